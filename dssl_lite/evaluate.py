@@ -1,0 +1,94 @@
+"""Frozen-feature evaluation: kNN and linear probes, vectorised over many models at once.
+
+FL is judged by its global model; DecL by the mean over clients of each local model's accuracy
+(what clients really hold) and, beside it, the consensus (averaged) model.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+
+@torch.no_grad()
+def encode(encoder: torch.nn.Module, params: dict[str, torch.Tensor], x: torch.Tensor,
+           chunk: int = 256) -> torch.Tensor:
+    """Pooled features of stacked models `[M, ...]` on images `[N, C, H, W]` -> `[M, N, D]`.
+    A loop over models, not vmap: for inference on CPU it measured ~3x faster than vmap."""
+    m = next(iter(params.values())).shape[0]
+    one = lambda j, xb: functional_call(encoder, {n: t[j] for n, t in params.items()}, (xb,)).mean(1)
+    return torch.stack([torch.cat([one(j, x[i: i + chunk]) for i in range(0, len(x), chunk)])
+                        for j in range(m)])
+
+
+@torch.no_grad()
+def knn_accuracy(train_f, train_y, test_f, test_y, num_classes: int, k: int = 20,
+                 temperature: float = 0.07, chunk: int = 512) -> torch.Tensor:
+    """Weighted cosine kNN (Wu et al. 2018, as in DINO) for M models at once.
+    train_f: (M, N, D), test_f: (M, T, D) -> accuracy per model (M,)."""
+    train_f, test_f = F.normalize(train_f, dim=-1), F.normalize(test_f, dim=-1)
+    k = min(k, train_f.shape[1])
+    correct = torch.zeros(train_f.shape[0], device=train_f.device)
+    for i in range(0, test_f.shape[1], chunk):
+        sim = test_f[:, i: i + chunk] @ train_f.transpose(1, 2)  # (M, t, N)
+        top, idx = sim.topk(k, dim=-1)
+        votes = torch.zeros(*top.shape[:2], num_classes, device=sim.device)
+        votes.scatter_add_(-1, train_y[idx], (top / temperature).exp())
+        correct += (votes.argmax(-1) == test_y[i: i + chunk]).float().sum(1)
+    return correct / test_f.shape[1]
+
+
+def linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes: int, steps: int = 300,
+                          lr: float = 0.05, weight_decay: float = 1e-4) -> torch.Tensor:
+    """Multinomial logistic regression on standardised frozen features, full-batch Adam, for M
+    models at once (deterministic: zero init, no sampling). -> accuracy per model (M,)."""
+    mean, std = train_f.mean(1, keepdim=True), train_f.std(1, keepdim=True).clamp_min(1e-6)
+    xtr, xte = (train_f - mean) / std, (test_f - mean) / std
+    m, _, d = xtr.shape
+    w = torch.zeros(m, d, num_classes, device=xtr.device, requires_grad=True)
+    b = torch.zeros(m, 1, num_classes, device=xtr.device, requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=lr)
+    target = train_y.expand(m, -1)
+    with torch.enable_grad():
+        for _ in range(steps):
+            logits = xtr @ w + b  # (M, N, C)
+            loss = F.cross_entropy(logits.transpose(1, 2), target) + weight_decay * (w ** 2).sum() / m
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        return ((xte @ w + b).argmax(-1) == test_y).float().mean(1)
+
+
+def probe(kind: str, train_f, train_y, test_f, test_y, num_classes: int, knn_k: int = 20) -> torch.Tensor:
+    if kind == "knn":
+        return knn_accuracy(train_f, train_y, test_f, test_y, num_classes, knn_k)
+    return linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes)
+
+
+def evaluate(sim) -> dict:
+    """Probe accuracies of a trained `Simulator`. Headline `accuracy`: FL -> the global model;
+    DecL -> mean over local models. Both probes are reported for the global/consensus model."""
+    cfg, d = sim.cfg, sim.data
+    enc = sim.model.encoder
+    glob = {n: t[None] for n, t in sim.encoder_params(sim.global_params()).items()}
+    gtr, gte = encode(enc, glob, d.train_x), encode(enc, glob, d.test_x)
+    out = {f"global_{kind}": float(probe(kind, gtr, d.train_y, gte, d.test_y, d.num_classes, cfg.knn_k)[0])
+           for kind in ("knn", "linear")}
+    if cfg.topology == "fl":
+        out["accuracy"] = out[f"global_{cfg.probe}"]
+        return out
+    local = sim.encoder_params()
+    acc = probe(cfg.probe, encode(enc, local, d.train_x), d.train_y, encode(enc, local, d.test_x),
+                d.test_y, d.num_classes, cfg.knn_k)
+    out["local_accuracies"] = [round(float(a), 6) for a in acc]
+    out["accuracy"] = float(acc.mean())
+    out["consensus_accuracy"] = out[f"global_{cfg.probe}"]
+    return out
+
+
+def random_encoder_accuracy(cfg, dataset=None) -> dict:
+    """The floor: probe accuracy of the untrained (seeded) encoder."""
+    from .simulator import Simulator
+
+    return evaluate(Simulator(cfg.replace(topology="fl", rounds=1), dataset))
