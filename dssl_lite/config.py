@@ -118,7 +118,7 @@ def validate(c: Config) -> None:
         _float_range("alpha", c.alpha, 0.0, 1e4, lo_open=True)
     _int_range("min_client_size", c.min_client_size, 1)
     _choice("topology", c.topology, TOPOLOGIES)
-    _int_range("degree", c.degree, 1, c.clients - 1)
+    _int_range("degree", c.degree, 1, max(1, c.clients - 1) if c.topology in ("regular", "erdos_renyi") else None)
     if c.topology == "regular" and (c.clients * c.degree) % 2:
         raise ConfigError("degree", f"a {c.degree}-regular graph on {c.clients} clients needs clients*degree even")
     _int_range("gossip_steps", c.gossip_steps, 1, 100)
@@ -195,6 +195,11 @@ PRESETS: dict[str, dict] = {
     "default": {},
     "live": dict(rounds=8, local_steps=5, clients=8, eval_every=0),
     "tiny": dict(rounds=2, local_steps=2, clients=4, batch_size=8, width=32, depth=1, heads=2),
+    # Teaching presets, one per finding (the fidelity work tunes these; see docs/fidelity.md).
+    "teach-mim-vs-cl": dict(rounds=8, local_steps=5, clients=8),
+    "teach-connectivity": dict(rounds=8, local_steps=5, clients=16, topology="ring"),
+    "teach-mar": dict(rounds=8, local_steps=5, clients=8, objective="mar"),
+    "teach-features": dict(rounds=8, local_steps=5, clients=8),
     "paper": dict(dataset="cifar10", image_size=32, clients=20, topology="regular", degree=10,
                   alpha=0.1, model="vit_tiny", width=192, depth=12, heads=3, patch_size=4,
                   rounds=100, local_steps=50, batch_size=64, lr=1.5e-4, probe="linear"),

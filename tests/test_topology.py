@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from dssl_lite.topology import adjacency, average_degree, fedavg_weights, metropolis_weights, mixing_matrix, spectral_gap
+
+
+@pytest.mark.parametrize("topo,deg", [("ring", 2), ("regular", 4), ("erdos_renyi", 3), ("complete", 9)])
+def test_metropolis_is_symmetric_doubly_stochastic(topo, deg):
+    adj = adjacency(topo, 10, deg, np.random.default_rng(0))
+    assert (adj == adj.T).all() and (np.diag(adj) == 0).all()
+    w = metropolis_weights(adj)
+    assert np.allclose(w, w.T) and np.allclose(w.sum(0), 1) and np.allclose(w.sum(1), 1) and (w >= 0).all()
+
+
+def test_regular_degree_and_connectivity_order():
+    adj = adjacency("regular", 20, 6, np.random.default_rng(1))
+    assert (adj.sum(1) == 6).all() and average_degree(adj) == 6
+    gaps = [spectral_gap(metropolis_weights(adjacency(t, 20, d, np.random.default_rng(0))))
+            for t, d in [("ring", 2), ("regular", 6), ("complete", 19)]]
+    assert gaps[0] < gaps[1] < gaps[2] == pytest.approx(1.0)
+
+
+def test_fl_rows_are_size_weights():
+    w = fedavg_weights(np.array([1, 3]))
+    assert np.allclose(w, [[0.25, 0.75], [0.25, 0.75]]) and spectral_gap(w) == pytest.approx(1.0)
+
+
+def test_none_is_identity_and_gossip_steps_power():
+    _, w = mixing_matrix("none", 5, 2, np.ones(5), 0)
+    assert np.allclose(w, np.eye(5))
+    _, w1 = mixing_matrix("ring", 8, 2, np.ones(8), 0, steps=1)
+    _, w3 = mixing_matrix("ring", 8, 2, np.ones(8), 0, steps=3)
+    assert np.allclose(w3, np.linalg.matrix_power(w1, 3))
