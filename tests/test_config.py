@@ -22,7 +22,7 @@ def test_unknown_key_is_named():
 
 @pytest.mark.parametrize("field,value,needle", [
     ("alpha", -1, "(0.0"), ("alpha", "lots", "iid"), ("clients", 1, "[2, 1000]"),
-    ("topology", "star", "ring"), ("objective", "byol", "mim"), ("degree", 50, "degree"),
+    ("topology", "star", "ring"), ("objective", "byol", "mim"), ("degree", 0, "degree"),
     ("lr", 0, "lr"), ("patch_size", 3, "divide"), ("mask_ratio", 1.0, "0.95"),
 ])
 def test_bad_values_name_field_and_range(field, value, needle):
@@ -46,3 +46,8 @@ def test_replace_validates():
     with pytest.raises(ConfigError):
         Config().replace(rounds=0)
     assert Config().replace(alpha=1.0).alpha == 1.0
+
+
+def test_degree_bounded_by_clients_for_graphs():
+    with pytest.raises(ConfigError, match="degree"):
+        Config(topology="regular", clients=10, degree=10)
