@@ -1,0 +1,283 @@
+"""Feature spaces: local models against the global (FL) or consensus (DecL) model (DESIGN.md §2).
+
+Pictures: pooled features of a few local models and of the global model on the same held-out test
+images, embedded by UMAP into one shared 2-D space per run and coloured by class. Numbers that need
+no eyes, local versus global: linear CKA, MMD^2 and the kNN-accuracy gap.
+
+Which local model? In DecL a client's model is what it holds after gossip. In FL every client holds
+the server model right after FedAvg, so the local model is the update the client would send next:
+one round of local training from the current state, never aggregated (`local_update`).
+
+Cost: `import umap` takes ~9 s and UMAP's first fit compiles numba code (~30 s, once per process;
+call `warm_up()` early). After that, one panel grid of 2 runs x 3 models x 300 points takes a few
+seconds on one core (see docs/feature_spaces.md for the measured numbers).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
+
+import numpy as np
+import torch
+
+from .evaluate import encode, knn_accuracy
+from .objectives import mmd2_unbiased
+
+Params = dict[str, torch.Tensor]
+Key = Union[int, str]  # a client id, or the global/consensus model's name
+COLUMNS = ["objective", "model", "client", "tv", "cka", "mmd2", "knn_acc", "knn_gap"]
+# UMAP settings shared by every fit: fewer epochs than umap's default 500 (for < 10k points); the
+# layout is settled by then and the fit is ~2x faster. Single-threaded because random_state is set.
+UMAP_SETTINGS = dict(min_dist=0.1, n_epochs=200, metric="euclidean", init="spectral")
+
+
+# ----- which clients, which images -----
+def label_tv(histogram: np.ndarray) -> np.ndarray:
+    """Total-variation distance of every client's label distribution to the global one, `[K]`.
+    0 = the client sees classes as the federation does; 1 = disjoint classes."""
+    h = np.asarray(histogram, dtype=float)
+    return 0.5 * np.abs(h / h.sum(1, keepdims=True) - h.sum(0) / h.sum()).sum(1)
+
+
+def typical_clients(histogram: np.ndarray) -> list[int]:
+    """[most typical, least typical] client: smallest and largest label TV to the global mix.
+    Ties go to the lower id, so the two always differ (K >= 2)."""
+    order = np.argsort(label_tv(histogram), kind="stable")
+    return [int(order[0]), int(order[-1])]
+
+
+def stratified_subsample(labels, n: int, seed: int = 0) -> np.ndarray:
+    """`n` sorted indices with every class in proportion (up to rounding), seeded.
+    Each sample's key is its fractional rank within its class in a random order, so taking the
+    smallest keys deals the classes out evenly."""
+    labels = np.asarray(labels)
+    if n >= len(labels):
+        return np.arange(len(labels))
+    perm = np.random.default_rng(seed).permutation(len(labels))
+    y = labels[perm]
+    key = np.empty(len(y))
+    for c in np.unique(y):
+        at = y == c
+        key[at] = (np.arange(at.sum()) + 0.5) / at.sum()
+    return np.sort(perm[np.argsort(key, kind="stable")[:n]])
+
+
+# ----- which models -----
+def local_update(sim, steps: Optional[int] = None) -> Params:
+    """Every client's model `[K, ...]` after `steps` (default: `local_steps`) local steps from the
+    current state, not aggregated. The simulator is restored afterwards (parameters, optimizer
+    moments, sampling generator), so training can go on as if this never ran."""
+    saved = {n: p.clone() for n, p in sim.params.items()}
+    opt, gen = copy.deepcopy(sim.opt), sim.gen.get_state()
+    ref = getattr(sim, "_ref", None)
+    if getattr(sim, "_uses_ref", False):  # MAR aligns to what the client received: the model now
+        sim._ref = {n: t.clone() for n, t in sim.encoder_params().items()}
+    try:
+        for _ in range(steps or sim.cfg.local_steps):
+            sim.local_step()
+        return {n: p.clone() for n, p in sim.params.items()}
+    finally:
+        with torch.no_grad():
+            for n, p in sim.params.items():
+                p.copy_(saved[n])
+        sim.opt = opt
+        sim.gen.set_state(gen)
+        if ref is not None:
+            sim._ref = ref
+
+
+def global_name(sim) -> str:
+    return "global" if sim.cfg.topology == "fl" else "consensus"
+
+
+def pick_models(sim, clients: Optional[Iterable[int]] = None) -> dict[Key, Params]:
+    """`{client id: params, ..., "global" | "consensus": params}`, global last. Default clients:
+    the most and the least typical (`typical_clients`). FL locals come from `local_update`."""
+    clients = typical_clients(sim.histogram) if clients is None else [int(k) for k in clients]
+    stacked = local_update(sim) if sim.cfg.topology == "fl" else sim.params
+    models: dict[Key, Params] = {k: {n: t[k].detach().clone() for n, t in stacked.items()}
+                                 for k in clients}
+    models[global_name(sim)] = sim.global_params()
+    return models
+
+
+def snapshots(sim, at: Iterable[int], clients: Optional[Iterable[int]] = None, stop=None,
+              on_round=None) -> dict[int, dict[Key, Params]]:
+    """Train `sim` to the end and keep `pick_models` copies only at the rounds in `at` (0 = before
+    training), so memory grows with the snapshots asked for, not with the rounds.
+
+    Example:
+        >>> snaps = snapshots(Simulator(preset("live", topology="ring")), at=[1, 8])
+        >>> fs = feature_spaces({"round 1": (sim, snaps[1]), "round 8": (sim, snaps[8])})
+    """
+    at, out = set(at), {}
+    if 0 in at:
+        out[0] = pick_models(sim, clients)
+    for rec in sim.rounds(stop):
+        if on_round is not None:
+            on_round(rec)
+        if rec["round"] in at:
+            out[rec["round"]] = pick_models(sim, clients)
+    return out
+
+
+# ----- numbers -----
+def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Linear CKA (Kornblith et al. 2019) = ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F) on centred
+    features of the same N inputs; x: (N, D1), y: (N, D2). Invariant to rotations and isotropic
+    scaling, so two models with the same geometry in different coordinates score 1."""
+    x, y = x.double() - x.double().mean(0), y.double() - y.double().mean(0)
+    return float((y.T @ x).pow(2).sum() / ((x.T @ x).norm() * (y.T @ y).norm()).clamp_min(1e-300))
+
+
+# ----- pictures -----
+def _reducer(seed: int, n_neighbors: int):
+    import umap  # ~9 s to import; only here, so `import dssl_lite.features` stays cheap
+
+    return umap.UMAP(n_neighbors=n_neighbors, random_state=seed, n_jobs=1, **UMAP_SETTINGS)
+
+
+def warm_up(seed: int = 0) -> float:
+    """Fit a tiny UMAP once so numba compiles now, not in the first picture; -> seconds taken
+    (~40 s cold including the import, well under 1 s once compiled)."""
+    t0 = time.perf_counter()
+    x = np.random.default_rng(seed).normal(size=(64, 8)).astype(np.float32)
+    _reducer(seed, 5).fit_transform(x)
+    return time.perf_counter() - t0
+
+
+def embed(sets: dict[Key, np.ndarray], reference: Key, seed: int = 0,
+          n_neighbors: int = 15) -> dict[Key, np.ndarray]:
+    """One shared 2-D UMAP of several feature sets `{key: [N, D]}` -> `{key: [N, 2]}`.
+
+    Fitted on the union of all sets, not on the reference alone with `transform` for the rest:
+    `transform` places a new point by its neighbours among the fitted ones, which pulls drifted
+    local features onto the global manifold and hides the drift we want to see; in a union fit a
+    drifted set can sit apart. Every set is standardised with the reference's mean and std (one
+    affine map for all, so shifts and scale changes survive). Duplicate rows are fitted once, so
+    identical features land on identical points.
+    """
+    mean, std = sets[reference].mean(0), sets[reference].std(0) + 1e-6
+    z = np.concatenate([(f - mean) / std for f in sets.values()]).astype(np.float32)  # (M*N, D)
+    uniq, inv = np.unique(z, axis=0, return_inverse=True)
+    xy = _reducer(seed, min(n_neighbors, len(uniq) - 1)).fit_transform(uniq)[inv.reshape(-1)]
+    cuts = np.cumsum([len(f) for f in sets.values()])[:-1]
+    return dict(zip(sets, np.split(xy, cuts)))
+
+
+# ----- one call -----
+@dataclass
+class FeatureSpaces:
+    """2-D points per (run, model), the class of every point per run, and one metrics row per
+    model. Keys of `points`: (run name, client id or "global"/"consensus"), global last per run."""
+
+    points: dict[tuple[str, Key], np.ndarray]  # (run, model) -> [n_points, 2]
+    labels: dict[str, np.ndarray]  # run -> [n_points] class ids
+    metrics: list[dict]
+
+    def to_frame(self):
+        """Metrics as a DataFrame, one row per model: columns `COLUMNS`. The global row is the
+        reference, so its cka/mmd2 are NaN and its knn_gap is 0."""
+        import pandas as pd
+
+        return pd.DataFrame(self.metrics, columns=COLUMNS).astype({"client": "Int64"})
+
+
+def _one_run(name: str, sim, models: dict[Key, Params], n_points: int, seed: int, n_neighbors: int):
+    d = sim.data
+    enc_params = [sim.encoder_params(m) for m in models.values()]
+    stacked = {n: torch.stack([p[n] for p in enc_params]) for n in enc_params[0]}  # [M, ...]
+    enc = sim.model.encoder
+    train_f, test_f = encode(enc, stacked, d.train_x), encode(enc, stacked, d.test_x)  # [M, N, D]
+    acc = knn_accuracy(train_f, d.train_y, test_f, d.test_y, d.num_classes, sim.cfg.knn_k).cpu()
+    idx = torch.as_tensor(stratified_subsample(d.test_y.cpu().numpy(), n_points, seed))
+    sub = test_f[:, idx.to(test_f.device)].cpu()  # [M, n, D]
+    keys, ref = list(models), len(models) - 1
+    tv = label_tv(sim.histogram)
+    rows = [{"objective": name, "model": "local" if isinstance(k, int) else k,
+             "client": k if isinstance(k, int) else None,
+             "tv": float(tv[k]) if isinstance(k, int) else None,
+             "cka": linear_cka(sub[i], sub[ref]) if i != ref else float("nan"),
+             "mmd2": float(mmd2_unbiased(sub[i], sub[ref])) if i != ref else float("nan"),
+             "knn_acc": float(acc[i]), "knn_gap": float(acc[i] - acc[ref])}
+            for i, k in enumerate(keys)]
+    xy = embed({k: sub[i].numpy() for i, k in enumerate(keys)}, keys[ref], seed, n_neighbors)
+    return {(name, k): v for k, v in xy.items()}, d.test_y[idx.to(d.test_y.device)].cpu().numpy(), rows
+
+
+def feature_spaces(runs, clients: Optional[Iterable[int]] = None, n_points: int = 300,
+                   seed: int = 0, n_neighbors: int = 15) -> FeatureSpaces:
+    """Feature spaces of chosen local models and the global/consensus model, per run.
+
+    Args:
+        runs: a trained `Simulator`, or `{name: Simulator}` (e.g. one per objective), or
+            `{name: (Simulator, pick_models(...) or a snapshots(...)[round] dict)}`.
+        clients: local models to show (default: the most and least typical, see `typical_clients`).
+        n_points: test images (stratified, seeded) for the pictures, CKA and MMD^2; the kNN
+            accuracies use the full train and test splits, as `evaluate` does.
+        seed: subsample and UMAP seed.
+
+    Example:
+        >>> fs = feature_spaces({"mim": sim_mim, "cl": sim_cl})
+        >>> fs.to_frame(); plot_feature_spaces(fs).savefig("features.png")
+    """
+    if not isinstance(runs, dict):
+        runs = {runs.cfg.objective: runs}
+    points, labels, metrics = {}, {}, []
+    for name, run in runs.items():
+        sim, models = run if isinstance(run, tuple) else (run, pick_models(run, clients))
+        pts, labels[name], rows = _one_run(name, sim, models, n_points, seed, n_neighbors)
+        points.update(pts)
+        metrics += rows
+    return FeatureSpaces(points, labels, metrics)
+
+
+def plot_feature_spaces(fs: FeatureSpaces, axes=None):
+    """Panel grid -> matplotlib Figure: columns = runs; rows = local models, the global model last.
+    Coloured by class; CKA and MMD^2 to the global model in each local panel's title.
+
+    Panels in a column share one embedding and so one set of axis limits; columns are separate
+    embeddings (different encoders), so their coordinates are not compared.
+    """
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    names = list(fs.labels)
+    keys = {n: [k for (r, k) in fs.points if r == n] for n in names}
+    nrows = max(len(v) for v in keys.values())
+    if axes is None:
+        fig = Figure(figsize=(3.2 * len(names), 3.0 * nrows), layout="constrained")
+        axes = fig.subplots(nrows, len(names), squeeze=False)
+    axes = np.asarray(axes).reshape(nrows, len(names))
+    fig = axes.flat[0].figure
+    classes = int(max(v.max() for v in fs.labels.values())) + 1
+    cmap = "tab10" if classes <= 10 else "turbo"
+    rows = {(m["objective"], m["client"] if m["client"] is not None else m["model"]): m
+            for m in fs.metrics}
+    for j, name in enumerate(names):
+        allxy = np.concatenate([fs.points[(name, k)] for k in keys[name]])
+        lo, hi = allxy.min(0), allxy.max(0)
+        lo, hi = lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)
+        slots = list(range(len(keys[name]) - 1)) + [nrows - 1]  # global in the last row
+        for i in set(range(nrows)) - set(slots):
+            axes[i, j].axis("off")
+        for i, k in zip(slots, keys[name]):
+            ax, m, xy = axes[i, j], rows[(name, k)], fs.points[(name, k)]
+            ax.scatter(xy[:, 0], xy[:, 1], c=fs.labels[name], cmap=cmap, vmin=-0.5,
+                       vmax=classes - 0.5, s=4, linewidths=0)
+            ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xticks=[], yticks=[])
+            if isinstance(k, int):
+                ax.set_title(f"{name}: client {k} (TV {m['tv']:.2f})\n"
+                             f"CKA {m['cka']:.2f}  MMD² {m['mmd2']:.3f}  kNN {m['knn_acc']:.2f}",
+                             fontsize=8)
+            else:
+                ax.set_title(f"{name}: {k}\nkNN {m['knn_acc']:.2f}", fontsize=8)
+    if classes <= 10:
+        fig.legend(handles=[Line2D([], [], ls="", marker="o", ms=4, color=colormaps[cmap](c),
+                                   label=str(c))
+                            for c in range(classes)], loc="outside lower center", ncols=classes,
+                   fontsize=7, frameon=False, handletextpad=0.1, title="class", title_fontsize=7)
+    return fig
