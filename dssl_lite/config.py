@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any, Optional
 
-DATASETS = ("mnist5k", "digits", "synthetic", "fashion_mnist", "cifar10", "cifar100")
+DATASETS = ("mnist5k", "digits", "synthetic", "patches", "fashion_mnist", "cifar10", "cifar100")
 TOPOLOGIES = ("fl", "ring", "regular", "erdos_renyi", "complete", "none")
 OBJECTIVES = ("mim", "cl", "mar", "simclr")
 MODELS = ("vit_tiny", "resnet_small")

@@ -135,6 +135,9 @@ def load(name: str, image_size: int = 16, root: str = str(DEFAULT_ROOT), downloa
         return load_digits(image_size)
     if name == "synthetic":
         return load_synthetic(image_size)
+    if name == "patches":  # theory-shaped: class-private and shared patch directions
+        from .synthetic import load_patches
+        return load_patches(image_size)
     if name == "fashion_mnist":
         return load_fashion_mnist(image_size, Path(root), download)
     if name in ("cifar10", "cifar100"):
