@@ -4,17 +4,23 @@
     >>> res = run(preset("live", objective="cl", alpha=0.1))
     >>> res.robustness
 """
+import importlib
 import os
 
 # Torch's OpenMP threads spin while idle and slow 5-20x beside another busy process (a second
 # kernel, parallel tests, Ray workers). Passive waiting must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .config import Config, ConfigError, PRESETS, from_dict, preset  # noqa: E402
-from .experiment import run, train  # noqa: E402
-from .results import Result  # noqa: E402
-from .simulator import Simulator, Stopped  # noqa: E402
-
 __version__ = "0.1.0"
-__all__ = ["Config", "ConfigError", "PRESETS", "Result", "Simulator", "Stopped", "from_dict",
-           "preset", "run", "train", "__version__"]
+
+# Imported lazily (PEP 562) so that `dssl-lite --help` and config errors answer without torch.
+_EXPORTS = {"Config": "config", "ConfigError": "config", "PRESETS": "config", "from_dict": "config",
+            "preset": "config", "run": "experiment", "train": "experiment", "Result": "results",
+            "Simulator": "simulator", "Stopped": "simulator"}
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'dssl_lite' has no attribute {name!r}")

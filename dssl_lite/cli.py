@@ -156,8 +156,13 @@ def _load_extras():
             EXTRA_COMMANDS.append(m.register_cli)
 
 
+BUILTIN = ("run", "demo", "bench")
+
+
 def main(argv=None) -> int:
-    _load_extras()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in BUILTIN:  # extras import heavier modules: only when asked
+        _load_extras()
     try:
         a = build_parser().parse_args(argv)
         return a.func(a)

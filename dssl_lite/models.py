@@ -24,7 +24,7 @@ class ViTEncoder(nn.Module):
         super().__init__()
         self.vit = VisionTransformer(img_size=image_size, patch_size=patch_size, in_chans=in_chans,
                                      num_classes=0, global_pool="avg", embed_dim=width, depth=depth,
-                                     num_heads=heads, class_token=False)
+                                     num_heads=heads, class_token=False, fc_norm=False)
         no_fused_attention(self)
         self.dim = width
         self.patch_size = patch_size
@@ -58,8 +58,9 @@ class ResNetEncoder(nn.Module):
             raise ValueError("patch_size: resnet_small needs a power of two")
         chans = tuple(width * min(2 ** i, 4) for i in range(stages))
         self.net = ResNet(BasicBlock, layers=(1,) * stages, num_classes=0, in_chans=in_chans,
-                          channels=chans, stem_width=width, norm_layer=_group_norm)
-        self.net.conv1 = nn.Conv2d(in_chans, width, 3, 1, 1, bias=False)
+                          channels=chans, norm_layer=_group_norm)
+        stem = self.net.bn1.num_channels  # timm's plain stem is 64 wide whatever stem_width says
+        self.net.conv1 = nn.Conv2d(in_chans, stem, 3, 1, 1, bias=False)
         self.net.maxpool = nn.Identity()
         self.stages = stages
         self.dim = chans[-1]

@@ -150,7 +150,10 @@ class MAR(MIM):
 
 
 def _mlp(d_in, d_hidden, d_out, bn_out=True):
-    layers = [nn.Linear(d_in, d_hidden), BatchNormNoStats(d_hidden), nn.ReLU(), nn.Linear(d_hidden, d_out)]
+    # No bias before a BatchNorm: it would have an exactly-zero gradient, which Adam turns into
+    # noise-driven +-lr steps (and makes the vmap and loop paths disagree for no reason).
+    layers = [nn.Linear(d_in, d_hidden, bias=False), BatchNormNoStats(d_hidden), nn.ReLU(),
+              nn.Linear(d_hidden, d_out, bias=not bn_out)]
     return nn.Sequential(*layers, *([BatchNormNoStats(d_out, affine=False)] if bn_out else []))
 
 

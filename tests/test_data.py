@@ -25,18 +25,19 @@ def _write_cifar(root, n=20):
     base.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 b"labels": list(rng.integers(0, 10, n)), b"batch_label": name.encode()}
+        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 "labels": [int(v) for v in rng.integers(0, 10, n)], "batch_label": name}
         with open(base / name, "wb") as f:
             pickle.dump(batch, f)
     with open(base / "batches.meta", "wb") as f:
-        pickle.dump({b"label_names": [f"c{i}".encode() for i in range(10)]}, f)
+        pickle.dump({"label_names": [f"c{i}" for i in range(10)]}, f)
 
 
 def test_cifar_loader_reads_cifar_format(tmp_path, monkeypatch):
-    from torchvision.datasets import CIFAR10
+    import torchvision.datasets.cifar as tv_cifar
 
-    monkeypatch.setattr(CIFAR10, "_check_integrity", lambda self: True)  # md5s are of the real files
+    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *a, **k: True)  # md5s are of the real files
+    monkeypatch.setattr(tv_cifar.CIFAR10, "_check_integrity", lambda self: True)
     _write_cifar(tmp_path)
     d = data.load_cifar("cifar10", 16, tmp_path)
     assert d.train_x.shape == (100, 3, 16, 16) and d.test_x.shape == (20, 3, 16, 16)

@@ -1,0 +1,132 @@
+"""The explorer without a browser: controls -> model -> chart data, with the real engine (`tiny`)."""
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+pytest.importorskip("ipywidgets")
+from dssl_lite.config import from_dict  # noqa: E402
+from dssl_widgets import build_explorer  # noqa: E402
+
+
+def until(cond, timeout=30.0):
+    """Poll `cond` until true; fail the test after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_controls_update_cheap_views_without_training():
+    ex = build_explorer("tiny", backend="image")
+    labels, graph = ex.views["labels"], ex.views["graph"]
+    before = labels.im.get_array().copy()
+    ex.controls["alpha"].value = 0.02
+    assert not np.array_equal(labels.im.get_array(), before)
+    assert ex.model.config.alpha == pytest.approx(0.02)
+    ex.controls["topology"].value = "ring"
+    assert len(graph.edges.get_segments()) == ex.model.config.clients  # a ring has K edges
+    ex.controls["clients"].value = 6
+    assert len(graph.nodes.get_offsets()) == 6 and labels.im.get_array().shape[0] == 6
+    assert "avg degree 2.0" in graph.ax.get_title()
+    ex.iid.value = True
+    assert ex.model.config.alpha is None and ex.model.setting.heterogeneity < 0.1
+    assert ex.model.attempts == [] and ex.results == []  # nothing trained
+    assert labels.widget.value  # a PNG was rendered
+
+
+def test_run_adds_a_result_with_robustness():
+    ex = build_explorer("tiny", backend="image")
+    assert ex.run()
+    assert ex.wait(90)
+    assert len(ex.results) == 1
+    res = ex.results[0]
+    assert res.config == ex.model.config.as_dict() and 0 < res.robustness < 5
+    xs, ys = ex.views["loss"].main.get_data()
+    assert list(xs) == list(range(1, ex.model.config.rounds + 1))
+    assert len(ex.views["robustness"].points["mim", "FL"].get_offsets()) == 1
+    assert "<b>1</b> run(s) finished" in ex.status.value and f"{res.robustness:.3f}" in ex.status.value
+    ex.model.pin()
+    assert len(ex.views["loss"].ghost.get_data()[0]) == ex.model.config.rounds
+
+
+def test_moving_alpha_during_a_run_cancels_it_within_one_round():
+    ex = build_explorer("tiny", backend="image", rounds=25)
+    ex.run()
+    until(lambda: ex.model.live["non_iid"] or ex.model.live["iid"])
+    ex.controls["alpha"].value = 0.05       # cancels the run and queues the new config
+    assert ex.wait(120)
+    first, *rest = ex.model.attempts
+    assert first.status == "stopped" and first.config.alpha == pytest.approx(0.1)
+    asked, done = first.stop_requested_at, first.rounds
+    assert (done["non_iid"] - asked["non_iid"]) + (done["iid"] - asked["iid"]) <= 1
+    assert done["non_iid"] < 25
+    assert rest and rest[-1].status == "finished"
+    assert len(ex.results) == 1 and ex.results[0].config["alpha"] == pytest.approx(0.05)
+
+
+def test_bad_value_shows_inline_error_and_keeps_results():
+    ex = build_explorer("tiny", backend="image")
+    ex.run()
+    assert ex.wait(90)
+    shown = ex.views["labels"].im.get_array().copy()
+    ex.controls["topology"].value = "regular"
+    ex.controls["clients"].value = 5
+    ex.controls["degree"].value = 3          # 5 x 3 is odd: no 3-regular graph on 5 nodes
+    assert "even" in ex.errors["degree"].value and "dssl-error" in ex.errors["degree"].value
+    assert not ex.run()                      # an invalid draft does not start
+    assert len(ex.results) == 1 and ex.results[0].robustness > 0
+    assert ex.views["labels"].im.get_array().shape == shown.shape  # last valid view stays
+    ex.controls["degree"].value = 2
+    assert ex.errors["degree"].value == "" and ex.model.config.degree == 2
+
+
+def test_nan_loss_error_is_inline(monkeypatch):
+    ex = build_explorer("tiny", backend="image")
+    ex.run()
+    assert ex.wait(90)
+
+    def boom(*a, **k):
+        raise FloatingPointError("lr: loss became nan at round 1; lower lr (now 10.0)")
+
+    monkeypatch.setattr("dssl_widgets.model.experiment.run", boom)
+    ex.run()
+    assert ex.wait(30)
+    assert "lr" in ex.general_error.value and "nan" in ex.general_error.value
+    assert len(ex.results) == 1 and ex.model.attempts[-1].status == "error"
+
+
+def test_stop_leaves_the_explorer_usable():
+    ex = build_explorer("tiny", backend="image", rounds=40)
+    ex.run()
+    until(lambda: ex.model.live["non_iid"] or ex.model.live["iid"])
+    ex.stop()
+    assert ex.wait(20)
+    assert ex.model.attempts[-1].status == "stopped" and ex.results == []
+    assert "stopped" in ex.status.value
+    ex.controls["rounds"].value = 2         # not running any more: only the draft changes
+    assert len(ex.model.attempts) == 1
+    assert ex.run() and ex.wait(90)
+    assert len(ex.results) == 1 and ex.results[0].config["rounds"] == 2
+
+
+def test_copy_config_is_yaml_the_engine_accepts():
+    ex = build_explorer("tiny", backend="image")
+    ex.controls["objective"].value = "cl"
+    ex.iid.value = True
+    ex.copy_button.click()
+    values = yaml.safe_load(ex.yaml.value)
+    assert values == ex.model.config.as_dict() and values["alpha"] is None
+    assert from_dict(values) == ex.model.config
+
+
+def test_preset_and_reset_restore_controls():
+    ex = build_explorer("tiny", backend="image")
+    ex.controls["clients"].value = 7
+    assert ex.preset.value == "custom"
+    ex.preset.value = "live"
+    assert ex.controls["clients"].value == 8 and ex.model.config.rounds == 8
+    ex.controls["clients"].value = 3
+    ex.reset_button.click()
+    assert ex.controls["clients"].value == 8 and ex.results == []
