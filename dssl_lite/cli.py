@@ -53,9 +53,9 @@ def progress(total: int, desc: str):
 
 
 def cmd_run(a) -> int:
+    cfg = config_from_args(a)  # validate before importing torch: bad input answers at once
     from .experiment import run
 
-    cfg = config_from_args(a)
     bars = {}
 
     def on_round(phase, rec):
@@ -81,9 +81,9 @@ def cmd_run(a) -> int:
 
 def cmd_demo(a) -> int:
     """The main job on the embedded default: each objective at one alpha, as a table."""
+    base = config_from_args(a)
     from .experiment import run
 
-    base = config_from_args(a)
     rows = []
     objectives = a.objectives.split(",")
     bar = progress(len(objectives), "objectives")

@@ -32,6 +32,7 @@ import torch
 from scipy import stats
 
 from .config import PRESETS, Config, ConfigError, preset
+from .features import linear_cka, local_update  # one definition of drift, shared with the pictures
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,6 @@ def correlation(x: Sequence[float], y: Sequence[float]) -> dict:
                 spearman_p=float(sp), n=len(x))
 
 
-def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Linear CKA (Kornblith et al. 2019) of two feature sets on the same inputs: `[N, D1]`, `[N, D2]`."""
-    x, y = x - x.mean(0), y - y.mean(0)
-    hsic = (x.T @ y).pow(2).sum()
-    return float(hsic / ((x.T @ x).pow(2).sum().sqrt() * (y.T @ y).pow(2).sum().sqrt()).clamp_min(1e-12))
-
-
 # ----------------------------------------------------------------------------- the comparisons
 def arms(finding: int, base: Config, alphas: Optional[Iterable[float]] = None,
          degrees: Optional[Iterable[int]] = None) -> list[tuple[str, Config]]:
@@ -125,24 +119,21 @@ def _features(sim, params, x):
 
 
 def local_drift(sim, n_points: int = 500, seed: int = 0) -> dict:
-    """How far one round of local training moves each client's feature space from the model it
-    started from (the FL global / its own DecL model): from the trained state, every client runs
-    `local_steps` more steps without aggregation; we compare features of the start model and of
-    each client's local model on `n_points` test images. -> mean linear CKA (1 = same space up to
-    rotation and scale) and mean MMD^2 (0 = same distribution). Mutates `sim` (call it last)."""
+    """Local-vs-global feature drift as `features.py` defines it: FL locals are one round of local
+    training from the global model (`local_update`, never aggregated), DecL locals are what each
+    client holds, compared with the consensus. Features on `n_points` test images; -> mean over
+    clients of linear CKA (1 = same space up to rotation and scale) and of MMD^2 (0 = same)."""
     from .objectives import mmd2_unbiased
 
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(sim.data.test_x), generator=g)[:n_points].to(sim.device)
-    x = sim.data.test_x[idx]
-    start = [_features(sim, sim.client_params(k), x) for k in range(sim.cfg.clients)]
-    for _ in range(sim.cfg.local_steps):
-        sim.local_step()
+    x = sim.data.test_x[torch.randperm(len(sim.data.test_x), generator=g)[:n_points].to(sim.device)]
+    ref = _features(sim, sim.global_params(), x)
+    stacked = local_update(sim) if sim.cfg.topology == "fl" else sim.params
     ckas, mmds = [], []
     for k in range(sim.cfg.clients):
-        f = _features(sim, sim.client_params(k), x)
-        ckas.append(linear_cka(start[k], f))
-        mmds.append(float(mmd2_unbiased(start[k], f)))
+        f = _features(sim, {n: t[k] for n, t in stacked.items()}, x)
+        ckas.append(linear_cka(ref, f))
+        mmds.append(float(mmd2_unbiased(ref, f)))
     return dict(cka=float(np.mean(ckas)), mmd2=float(np.mean(mmds)))
 
 
