@@ -109,6 +109,15 @@ def cmd_bench(a) -> int:
     return 0
 
 
+def cmd_data(a) -> int:
+    """Fetch a dataset into data/ (needs the internet for cifar10/100 and fashion_mnist)."""
+    from . import data
+
+    ds = data.load(a.name, 32 if a.name.startswith("cifar") else 16, a.root, download=True)
+    print(f"{a.name}: {len(ds.train_y)} train / {len(ds.test_y)} test images under {a.root}")
+    return 0
+
+
 def format_bench(out: dict) -> str:
     lines = [f"device {out['device']}, matmul {out['matmul_gflops']:.1f} GFLOP/s",
              f"{'clients':>8}{'vec steps/s':>13}{'seq steps/s':>13}{'ratio':>8}{'peak MB':>9}"]
@@ -136,6 +145,10 @@ def build_parser() -> Parser:
     b.add_argument("--steps", type=int, default=5)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
+    g = sub.add_parser("data", help="download a dataset into data/ (online only)")
+    g.add_argument("name", choices=["fashion_mnist", "cifar10", "cifar100"])
+    g.add_argument("--root", default=None)
+    g.set_defaults(func=cmd_data)
     for register in EXTRA_COMMANDS:
         register(sub)
     return p
@@ -156,7 +169,7 @@ def _load_extras():
             EXTRA_COMMANDS.append(m.register_cli)
 
 
-BUILTIN = ("run", "demo", "bench")
+BUILTIN = ("run", "demo", "bench", "data")
 
 
 def main(argv=None) -> int:

@@ -127,8 +127,9 @@ def load_cifar(name: str, image_size: int, root: Path = DEFAULT_ROOT, download: 
 
 
 @functools.lru_cache(maxsize=8)
-def load(name: str, image_size: int = 16, root: str = str(DEFAULT_ROOT), download: bool = False) -> Dataset:
+def load(name: str, image_size: int = 16, root: str | None = None, download: bool = False) -> Dataset:
     """Load a dataset by name as CPU tensors (cached per process)."""
+    root = str(DEFAULT_ROOT) if root is None else root
     if name == "mnist5k":
         return load_mnist5k(image_size)
     if name == "digits":
