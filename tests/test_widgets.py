@@ -52,7 +52,7 @@ def test_run_adds_a_result_with_robustness():
 
 
 def test_moving_alpha_during_a_run_cancels_it_within_one_round():
-    ex = build_explorer("tiny", backend="image", rounds=25)
+    ex = build_explorer("tiny", backend="image", rounds=12)
     ex.run()
     until(lambda: ex.model.live["non_iid"] or ex.model.live["iid"])
     ex.controls["alpha"].value = 0.05       # cancels the run and queues the new config
@@ -61,7 +61,7 @@ def test_moving_alpha_during_a_run_cancels_it_within_one_round():
     assert first.status == "stopped" and first.config.alpha == pytest.approx(0.1)
     asked, done = first.stop_requested_at, first.rounds
     assert (done["non_iid"] - asked["non_iid"]) + (done["iid"] - asked["iid"]) <= 1
-    assert done["non_iid"] < 25
+    assert done["non_iid"] < 12
     assert rest and rest[-1].status == "finished"
     assert len(ex.results) == 1 and ex.results[0].config["alpha"] == pytest.approx(0.05)
 
@@ -70,14 +70,14 @@ def test_bad_value_shows_inline_error_and_keeps_results():
     ex = build_explorer("tiny", backend="image")
     ex.run()
     assert ex.wait(90)
-    shown = ex.views["labels"].im.get_array().copy()
     ex.controls["topology"].value = "regular"
-    ex.controls["clients"].value = 5
+    ex.controls["clients"].value = 5          # valid with degree 2
+    edges = len(ex.views["graph"].edges.get_segments())
     ex.controls["degree"].value = 3          # 5 x 3 is odd: no 3-regular graph on 5 nodes
     assert "even" in ex.errors["degree"].value and "dssl-error" in ex.errors["degree"].value
     assert not ex.run()                      # an invalid draft does not start
     assert len(ex.results) == 1 and ex.results[0].robustness > 0
-    assert ex.views["labels"].im.get_array().shape == shown.shape  # last valid view stays
+    assert len(ex.views["graph"].edges.get_segments()) == edges == 5  # last valid graph stays
     ex.controls["degree"].value = 2
     assert ex.errors["degree"].value == "" and ex.model.config.degree == 2
 

@@ -1,0 +1,297 @@
+"""The explorer GUI: a VBox that links controls to an `ExplorerModel` and its events to charts.
+
+All logic lives in `model.py`; this file only builds widgets, copies control values into the
+model, and turns model events into widget-property changes (also from the worker thread, which
+is why nothing here prints or displays).
+"""
+from __future__ import annotations
+
+import html
+import importlib.util
+import io
+from typing import Any
+
+import ipywidgets as W
+
+from dssl_lite.config import PRESETS, TOPOLOGIES, preset as make_preset
+
+from .model import ExplorerModel, describe
+from .views import GraphView, LabelView, LossView, RobustnessView
+
+FIELDS = ("alpha", "topology", "degree", "objective", "clients", "rounds", "seed")
+HELP = {
+    "alpha": "Dirichlet label skew. Small alpha: each client sees few classes; large: near IID.",
+    "topology": "fl: a server averages everyone. ring/regular/erdos_renyi/complete: neighbours "
+                "gossip (DecL). none: no communication.",
+    "degree": "Neighbours per client (regular, erdos_renyi). More = faster mixing.",
+    "objective": "mim: masked image modelling. cl: contrastive (SimSiam). mar: MIM + alignment "
+                 "to the received model. simclr: contrastive with negatives.",
+    "clients": "Number of clients K; the data is split among them.",
+    "rounds": "Communication rounds (local steps, then averaging or gossip).",
+    "seed": "Same seed, same partition, graph and numbers.",
+    "preset": "Load a named setting (sets every control); Reset returns to it.",
+}
+ROBUSTNESS_NOTE = ("<b>Robustness is a ratio</b>: accuracy of this run divided by the accuracy of the "
+                   "same run on IID data. CL may reach a higher absolute accuracy than MIM and still "
+                   "be less robust.")
+PREDICT = ("<b>Predict first.</b> Before your first run, write down what you expect: will robustness "
+           "drop below 1 at alpha = 0.01? Which objective loses less, MIM or CL? Does a denser graph help?")
+FEATURES_AVAILABLE = importlib.util.find_spec("dssl_lite.features") is not None
+
+
+def _row(control: W.Widget, help_text: str, error: W.HTML) -> W.VBox:
+    """A control, its one-line explanation beside it, and its inline error underneath."""
+    tip = W.HTML(f"<span style='color:#555;font-size:90%'>{html.escape(help_text)}</span>",
+                 layout=W.Layout(flex="1 1 220px", min_width="0"))
+    control.layout.flex = "0 0 auto"
+    return W.VBox([W.HBox([control, tip], layout=W.Layout(flex_flow="row wrap", align_items="center")),
+                   error])
+
+
+class Explorer(W.VBox):
+    """Controls on top, four live charts, a status readout, results and the feature panel.
+
+    Example:
+        >>> ex = build_explorer("tiny"); ex           # in a notebook cell
+        >>> ex.controls["alpha"].value = 0.05        # cheap views update, no training
+        >>> ex.run(); ex.wait(60); ex.results[-1].robustness
+    """
+
+    def __init__(self, model: ExplorerModel, backend: str = "auto"):
+        self.model = model
+        cfg = model.config
+        style, wide = {"description_width": "80px"}, W.Layout(width="320px")
+        slider = dict(continuous_update=False, style=style, layout=wide)
+        self.controls: dict[str, W.Widget] = {
+            "alpha": W.FloatLogSlider(value=cfg.alpha or 0.1, base=10, min=-2, max=2, step=0.1,
+                                      description="alpha", readout_format=".3g", **slider),
+            "topology": W.Dropdown(options=TOPOLOGIES, value=cfg.topology, description="topology",
+                                   style=style, layout=wide),
+            "degree": W.IntSlider(value=cfg.degree, min=1, max=31, description="degree", **slider),
+            "objective": W.Dropdown(options=["mim", "cl", "mar", "simclr"], value=cfg.objective,
+                                    description="objective", style=style, layout=wide),
+            "clients": W.IntSlider(value=cfg.clients, min=2, max=64, description="clients", **slider),
+            "rounds": W.IntSlider(value=cfg.rounds, min=1, max=100, description="rounds", **slider),
+            "seed": W.BoundedIntText(value=cfg.seed, min=0, max=2**31 - 1, description="seed",
+                                     style=style, layout=wide),
+        }
+        self.iid = W.Checkbox(value=cfg.alpha is None, description="IID (no skew)", indent=False,
+                              layout=W.Layout(width="auto"))
+        self.preset = W.Dropdown(options=list(PRESETS) + ["custom"],
+                                 value="custom" if model.modified else model.preset_name,
+                                 description="preset", style=style, layout=wide)
+        self.errors = {f: W.HTML() for f in FIELDS}
+        self.general_error = W.HTML()
+
+        self.run_button = W.Button(description="Run", button_style="success", icon="play")
+        self.stop_button = W.Button(description="Stop", button_style="warning", icon="stop")
+        self.reset_button = W.Button(description="Reset", icon="undo")
+        self.pin_button = W.Button(description="Pin this run", icon="thumb-tack")
+        self.copy_button = W.Button(description="Copy config", icon="copy")
+        self.auto_run = W.Checkbox(value=False, description="run on every change", indent=False,
+                                   layout=W.Layout(width="auto"))
+        self.x_axis = W.ToggleButtons(options=["alpha", "degree"], value="alpha",
+                                      description="x axis", style={"button_width": "70px"})
+        self.yaml = W.Textarea(layout=W.Layout(width="100%", height="0px", display="none"))
+        self.status = W.HTML("idle · no runs yet")
+        self.table = W.HTML()
+        self.prediction = W.Textarea(placeholder="your prediction", layout=W.Layout(width="100%", height="48px"))
+        self.predict_box = W.VBox([W.HTML(PREDICT), self.prediction])
+
+        self.views = {"labels": LabelView(backend=backend), "graph": GraphView(backend=backend),
+                      "loss": LossView(backend=backend), "robustness": RobustnessView(backend=backend)}
+        self.features_button = W.Button(
+            description="Local vs global feature spaces (UMAP)" if FEATURES_AVAILABLE
+            else "Feature spaces (needs dssl_lite.features)",
+            disabled=not FEATURES_AVAILABLE, icon="eye", layout=W.Layout(width="auto"))
+        self.features_image = W.Image(format="png", layout=W.Layout(max_width="100%", display="none"))
+        self.features_table = W.HTML()
+
+        alpha_row = W.HBox([self.controls["alpha"], self.iid], layout=W.Layout(flex_flow="row wrap"))
+        rows = [_row(alpha_row, HELP["alpha"], self.errors["alpha"])]
+        rows += [_row(self.controls[f], HELP[f], self.errors[f]) for f in FIELDS[1:]]
+        rows += [_row(self.preset, HELP["preset"], W.HTML())]
+        wrap = W.Layout(flex_flow="row wrap", width="100%")
+        buttons = W.HBox([self.run_button, self.stop_button, self.reset_button, self.pin_button,
+                          self.copy_button, self.auto_run], layout=wrap)
+        v = {k: view.widget for k, view in self.views.items()}
+        charts = W.HBox([v["labels"], v["graph"], v["loss"], v["robustness"]], layout=wrap)
+        super().__init__(
+            [W.HTML("<h3 style='margin:4px 0'>D-SSL explorer: non-IID clients, live</h3>"),
+             self.predict_box, *rows, self.general_error, buttons, self.yaml, self.status,
+             W.HTML(ROBUSTNESS_NOTE), charts, self.x_axis, self.table,
+             self.features_button, self.features_table, self.features_image],
+            layout=W.Layout(width="100%", max_width="1400px", overflow="hidden"))
+        self.add_class("dssl-explorer")
+        self._syncing = False
+        self._wire()
+        self._on_event("setting", model.setting)
+
+    # ----- the contract -----
+    @property
+    def results(self) -> list:
+        return self.model.results
+
+    def run(self) -> bool:
+        return self.model.run()
+
+    def stop(self) -> None:
+        self.model.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.model.wait(timeout)
+
+    # ----- wiring -----
+    def _wire(self) -> None:
+        for name, ctl in self.controls.items():
+            ctl.observe(lambda ch, name=name: self._push(name), names="value")
+        self.iid.observe(lambda ch: self._push("alpha"), names="value")
+        self.preset.observe(self._on_preset, names="value")
+        self.run_button.on_click(lambda b: self.run())
+        self.stop_button.on_click(lambda b: self.stop())
+        self.reset_button.on_click(lambda b: self.model.reset())
+        self.pin_button.on_click(lambda b: self.model.pin())
+        self.copy_button.on_click(lambda b: self._show_yaml())
+        self.auto_run.observe(lambda ch: setattr(self.model, "auto_run", ch["new"]), names="value")
+        self.x_axis.observe(lambda ch: self.views["robustness"].update(self.results, ch["new"]),
+                            names="value")
+        self.features_button.on_click(lambda b: self._features())
+        self.model.listeners.append(self._on_event)
+
+    def _value(self, name: str) -> Any:
+        if name == "alpha":
+            return None if self.iid.value else float(self.controls["alpha"].value)
+        return self.controls[name].value
+
+    def _push(self, name: str) -> None:
+        """A control moved: hand the model the new value (cheap views; restarts a live run)."""
+        if self._syncing:
+            return
+        self.controls["alpha"].disabled = self.iid.value
+        self.model.set(**{name: self._value(name)})
+
+    def _on_preset(self, change) -> None:
+        if self._syncing or change["new"] == "custom":
+            return
+        self.model.load_preset(change["new"])
+
+    def _sync(self, fn) -> None:
+        self._syncing = True
+        try:
+            fn()
+        finally:
+            self._syncing = False
+
+    def _pull(self) -> None:
+        """Copy the model's draft into the controls without echoing back (preset, reset)."""
+        def copy():
+            vals = self.model.values
+            self.iid.value = vals["alpha"] is None
+            self.controls["alpha"].disabled = self.iid.value
+            if vals["alpha"] is not None:
+                self.controls["alpha"].value = vals["alpha"]
+            for f in FIELDS[1:]:
+                self.controls[f].value = vals[f]
+            self.preset.value = "custom" if self.model.modified else self.model.preset_name
+        self._sync(copy)
+
+    # ----- model events -> widget properties (may run on the worker thread) -----
+    def _on_event(self, event: str, payload: Any) -> None:
+        m = self.model
+        if event == "setting":
+            self._pull()
+            self.controls["degree"].disabled = payload.config.topology not in ("regular", "erdos_renyi")
+            self.views["labels"].update(payload)
+            self.views["graph"].update(payload)
+        elif event == "error":
+            self._show_error(payload)
+        elif event == "start":
+            self._show_error(None)
+            self.views["loss"].start(describe(payload.as_dict()), payload.clients)
+            self.status.value = f"<b>running</b> {html.escape(describe(payload.as_dict()))}"
+        elif event == "round":
+            phase, rec = payload
+            self.views["loss"].show(m.live)
+            what = "IID baseline" if phase == "iid" else "non-IID"
+            self.status.value = (f"<b>running</b> {what} round {rec['round']} · loss {rec['loss']:.4f}"
+                                 f" · {rec['seconds']:.1f} s")
+        elif event == "finished":
+            self.views["robustness"].update(m.results, self.x_axis.value)
+            self.table.value = self._table()
+            self.status.value = self._summary(payload)
+            if self.prediction.value.strip():
+                self.predict_box.children = (W.HTML(
+                    f"You predicted: <i>{html.escape(self.prediction.value)}</i>. Compare with the "
+                    "robustness chart."),)
+        elif event == "stopped":
+            self.status.value = (f"stopped after {payload.rounds['non_iid']} non-IID / "
+                                 f"{payload.rounds['iid']} IID rounds · {len(m.results)} run(s) finished")
+        elif event == "failed":
+            self._show_error((payload.error_field, payload.error))
+            self.status.value = f"run failed · {len(m.results)} run(s) finished"
+        elif event == "pinned":
+            self.views["loss"].pin(payload)
+        elif event == "reset":
+            self.views["loss"].pin(None)
+            self.views["loss"].start("loss (live)", 0)
+            self.views["robustness"].update([], self.x_axis.value)
+            self.table.value = ""
+            self.status.value = "idle · no runs yet"
+
+    def _show_error(self, err) -> None:
+        for box in [*self.errors.values(), self.general_error]:
+            box.value = ""
+        if err is None:
+            return
+        field, message = err
+        box = self.errors.get(field, self.general_error)
+        box.value = f"<span class='dssl-error' style='color:#b00020'>&#9888; {html.escape(message)}</span>"
+
+    def _summary(self, res) -> str:
+        return (f"<span class='dssl-status'>done · <b>{len(self.results)}</b> run(s) finished · last "
+                f"robustness <b>{res.robustness:.3f}</b> (accuracy {res.accuracy:.3f} / IID "
+                f"{res.iid_accuracy:.3f}) · {res.seconds:.1f} s</span>")
+
+    def _table(self) -> str:
+        rows = "".join(
+            f"<tr><td>{i + 1}</td><td>{html.escape(describe(r.config))}</td><td>{r.accuracy:.3f}</td>"
+            f"<td>{r.iid_accuracy:.3f}</td><td><b>{r.robustness:.3f}</b></td></tr>"
+            for i, r in enumerate(self.results[-10:]))
+        return ("<table style='font-size:90%'><tr><th>#</th><th>run</th><th>accuracy</th>"
+                f"<th>IID accuracy</th><th>robustness</th></tr>{rows}</table>")
+
+    def _show_yaml(self) -> None:
+        self.yaml.value = self.model.config_yaml()
+        self.yaml.layout.display, self.yaml.layout.height = "block", "220px"
+
+    def _features(self) -> None:
+        """UMAP of local vs global features of the last finished run(s), on the worker thread."""
+        sims = dict(self.model.simulators)
+        if not sims:
+            self.features_table.value = "Finish a run first; the panel compares its clients' models."
+            return
+        self.features_table.value = "computing feature spaces (UMAP) ..."
+
+        def job(stop):
+            from dssl_lite.features import feature_spaces, plot_feature_spaces
+
+            fs = feature_spaces(sims)
+            buf = io.BytesIO()
+            plot_feature_spaces(fs).savefig(buf, format="png", dpi=72)
+            self.features_image.value = buf.getvalue()
+            self.features_image.layout.display = "block"
+            self.features_table.value = ("<b>Local vs global</b> (CKA: 1 = same geometry; MMD&sup2; "
+                                         "and kNN gap: 0 = same)" + fs.to_frame().round(3).to_html())
+
+        self.model.call_in_worker(job)
+
+
+def build_explorer(preset: str = "live", backend: str = "auto", **overrides: Any) -> Explorer:
+    """The explorer for a named preset (plus config overrides), ready to display.
+
+    Example:
+        >>> from dssl_widgets import build_explorer
+        >>> build_explorer("live")
+    """
+    cfg = make_preset(preset, **overrides)
+    return Explorer(ExplorerModel(cfg, preset, modified=bool(overrides)), backend=backend)

@@ -1,0 +1,277 @@
+"""The explorer's logic, with no widgets: a draft config, cheap views, and one training worker.
+
+The GUI (`explorer.py`) only links controls to this class and listens to its events, so every
+behaviour here is testable without a browser. Training runs in one long-lived worker thread;
+a new request while a run is going sets the old run's stop event (the engine checks it between
+local steps, so it ends within one round) and the worker starts the new config once the old
+run has returned. Nothing here prints or displays: listeners get `(event, payload)` calls, from
+the worker thread too, and must only change widget properties.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from dssl_lite import experiment
+from dssl_lite.config import Config, ConfigError, from_dict, preset
+from dssl_lite.data import load
+from dssl_lite.partition import heterogeneity, label_histogram, partition
+from dssl_lite.simulator import Stopped
+from dssl_lite.topology import average_degree, mixing_matrix, spectral_gap
+
+Listener = Callable[[str, Any], None]
+
+
+@dataclass
+class Setting:
+    """What the cheap views draw for one config: no model, no training (milliseconds)."""
+
+    config: Config
+    histogram: np.ndarray       # [K, C] label counts per client
+    adjacency: np.ndarray       # [K, K] 0/1
+    sizes: np.ndarray           # [K] samples per client
+    heterogeneity: float        # 0 = IID, near 1 = disjoint classes
+    spectral_gap: float         # 1 - |lambda_2| of the mixing matrix
+    average_degree: float
+
+
+def setting(cfg: Config) -> Setting:
+    """Partition and graph of `cfg`, as the engine will build them (same seeds, same functions)."""
+    ds = load(cfg.dataset, cfg.image_size)  # cached by the engine
+    labels = ds.train_y.cpu().numpy()
+    parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
+    sizes = np.array([len(p) for p in parts])
+    hist = label_histogram(labels, parts, ds.num_classes)
+    adj, w = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, sizes, cfg.seed, cfg.gossip_steps)
+    return Setting(cfg, hist, adj, sizes, heterogeneity(hist), spectral_gap(w), average_degree(adj))
+
+
+@dataclass
+class Attempt:
+    """One press of Run (or restart): how it ended and how far it got, finished or not."""
+
+    config: Config
+    status: str = "running"               # running | finished | stopped | error
+    rounds: dict = field(default_factory=lambda: {"non_iid": 0, "iid": 0})
+    stop_requested_at: Optional[dict] = None  # rounds done when its stop event was set
+    error: Optional[str] = None
+    error_field: str = ""                 # the config field an error is about, if any
+
+
+class ExplorerModel:
+    """Draft config + cheap views + one worker thread + finished results.
+
+    Events sent to listeners: "setting" (Setting), "error" ((field, message) or None),
+    "start" (Config), "round" ((phase, record)), "finished" (Result), "stopped" (Attempt),
+    "failed" (Attempt), "idle" (None).
+
+    Example:
+        >>> m = ExplorerModel(preset("tiny"))
+        >>> m.set(alpha=0.5)        # cheap views only
+        >>> m.run(); m.wait(30)
+        >>> m.results[-1].robustness
+    """
+
+    def __init__(self, cfg: Config, preset_name: str = "default", modified: bool = False):
+        self.preset_name = preset_name      # the preset Reset goes back to
+        self.modified = modified            # the draft differs from that preset
+        self.values: dict = cfg.as_dict()   # the draft, possibly invalid
+        self.config: Config = cfg           # the last valid draft
+        self.error: Optional[tuple[str, str]] = None
+        self.setting: Setting = setting(cfg)
+        self.results: list = []             # finished `Result`s, oldest first
+        self.attempts: list[Attempt] = []
+        self.live: dict[str, list] = {"non_iid": [], "iid": []}  # records of the current run
+        self.pinned: Optional[dict] = None  # {"label", "loss"} of a pinned run (ghost curve)
+        self.auto_run = False               # True: every valid change starts a run
+        self.simulators: dict = {}          # label -> trained Simulator, last two finished runs
+        self.listeners: list[Listener] = []
+        self._cv = threading.Condition()
+        self._job: Optional[tuple[str, Any]] = None   # ("train", Config) | ("call", fn)
+        self._busy = False
+        self._stop = threading.Event()
+        self._current: Optional[Attempt] = None
+        self._worker: Optional[threading.Thread] = None
+
+    # ----- events -----
+    def _emit(self, event: str, payload: Any = None) -> None:
+        for fn in list(self.listeners):
+            fn(event, payload)
+
+    # ----- the draft config and the cheap views -----
+    def set(self, **changes: Any) -> bool:
+        """Change draft fields; on a valid config refresh the cheap views (no training) and, if
+        a run is going, restart it with the new config. Invalid -> inline error, nothing else
+        changes. Returns whether the draft is valid."""
+        self.values.update(changes)
+        self.modified = self.modified or bool(changes)
+        try:
+            cfg = from_dict(self.values)
+            new_setting = setting(cfg)
+        except (ConfigError, ValueError) as e:
+            fld = getattr(e, "field", None) or str(e).split(":")[0]
+            self.error = (fld, str(e))
+            self._emit("error", self.error)
+            return False
+        self.config, self.setting = cfg, new_setting
+        if self.error is not None:
+            self.error = None
+            self._emit("error", None)
+        self._emit("setting", new_setting)
+        if self.auto_run or self._training_wanted():
+            self.run()
+        return True
+
+    def load_preset(self, name: str) -> None:
+        """Replace the whole draft with a named preset (keeps results and the pinned curve)."""
+        self.preset_name, self.modified = name, False
+        self.values = preset(name).as_dict()
+        self.set()
+
+    # ----- the worker -----
+    @property
+    def running(self) -> bool:
+        with self._cv:
+            return self._busy or self._job is not None
+
+    def _training_wanted(self) -> bool:
+        """A run is queued or going and nobody asked it to stop: a change restarts it."""
+        with self._cv:
+            queued = self._job is not None and self._job[0] == "train"
+            going = self._current is not None and self._current.stop_requested_at is None
+            return queued or going
+
+    def _submit(self, job: tuple[str, Any]) -> None:
+        with self._cv:
+            self._job = job
+            self._stop.set()            # cancel whatever runs now; the worker takes `job` next
+            self._mark_stop()
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._loop, name="dssl-explorer", daemon=True)
+                self._worker.start()
+            self._cv.notify_all()
+
+    def run(self) -> bool:
+        """Train the current draft (cancelling a run in progress first). False if the draft is
+        invalid; the error is already on show."""
+        if self.error is not None:
+            self._emit("error", self.error)
+            return False
+        self._submit(("train", self.config))
+        return True
+
+    def call_in_worker(self, fn: Callable[[threading.Event], None]) -> None:
+        """Run `fn(stop)` on the worker (e.g. the feature-space panel), one job at a time."""
+        self._submit(("call", fn))
+
+    def stop(self) -> None:
+        """Cancel the run in progress (within one round) and anything queued."""
+        with self._cv:
+            self._job = None
+            self._stop.set()
+            self._mark_stop()
+
+    def _mark_stop(self) -> None:
+        # record how far the cancelled run had got, so "cancels within one round" is checkable
+        if self._current is not None and self._current.stop_requested_at is None:
+            self._current.stop_requested_at = dict(self._current.rounds)
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until idle (no run, nothing queued); True if idle, False on timeout."""
+        with self._cv:
+            return self._cv.wait_for(lambda: not self._busy and self._job is None, timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._job is not None)
+                (kind, arg), self._job = self._job, None
+                self._stop = stop = threading.Event()
+                self._busy = True
+                if kind == "train":
+                    self._current = Attempt(arg)
+            try:
+                if kind == "train":
+                    self._train(self._current, stop)
+                else:
+                    arg(stop)
+            except Exception as e:  # a bug in a view must not kill the worker
+                self._emit("failed", Attempt(self.config, "error", error=f"{type(e).__name__}: {e}"))
+            with self._cv:
+                self._busy = self._job is not None
+                idle = not self._busy
+                self._cv.notify_all()
+            if idle:
+                self._emit("idle")
+
+    def _train(self, att: Attempt, stop: threading.Event) -> None:
+        cfg = att.config
+        self.attempts.append(att)
+        self.live = {"non_iid": [], "iid": []}
+        self._emit("start", cfg)
+
+        def on_round(phase: str, rec: dict) -> None:
+            att.rounds[phase] = rec["round"]
+            self.live[phase].append(rec)
+            self._emit("round", (phase, rec))
+
+        try:
+            res, sim = experiment.run(cfg, stop, on_round, keep_simulator=True)
+        except Stopped:
+            att.status = "stopped"
+            self._emit("stopped", att)
+        except (FloatingPointError, ConfigError, ValueError) as e:
+            # NaN loss names `lr`; the draft stays valid, so this is not `self.error`
+            att.status, att.error = "error", str(e)
+            att.error_field = getattr(e, "field", None) or ("lr" if isinstance(e, FloatingPointError) else "")
+            self._emit("failed", att)
+        else:
+            att.status = "finished"
+            self.results.append(res)
+            self.simulators[describe(res.config)] = sim  # for the feature-space panel
+            while len(self.simulators) > 2:
+                self.simulators.pop(next(iter(self.simulators)))
+            self._emit("finished", res)
+        finally:
+            with self._cv:
+                self._current = None
+
+    # ----- small helpers the GUI shows -----
+    def pin(self) -> Optional[dict]:
+        """Keep the last finished (or current) loss curve as a grey ghost to compare against."""
+        if self.results:
+            res = self.results[-1]
+            loss, cfg = [h["loss"] for h in res.history], res.config
+        elif self.live["non_iid"]:
+            loss, cfg = [h["loss"] for h in self.live["non_iid"]], self.config.as_dict()
+        else:
+            return None
+        self.pinned = {"label": describe(cfg), "loss": loss}
+        self._emit("pinned", self.pinned)
+        return self.pinned
+
+    def reset(self) -> None:
+        """Stop, restore the preset's settings and clear results, pin and live curves."""
+        self.stop()
+        self.results.clear()
+        self.pinned = None
+        self.live = {"non_iid": [], "iid": []}
+        self._emit("reset")
+        self.load_preset(self.preset_name)
+
+    def config_yaml(self) -> str:
+        """The draft as YAML: the plain `Config.as_dict()` values papermill and sweeps accept."""
+        import yaml
+
+        return yaml.safe_dump(self.config.as_dict(), sort_keys=False)
+
+
+def describe(cfg: dict) -> str:
+    """A short label for a run, e.g. 'mim · fl · alpha=0.1 · K=8'."""
+    alpha = "IID" if cfg["alpha"] is None else f"alpha={cfg['alpha']:.3g}"
+    graph = cfg["topology"] if cfg["topology"] in ("fl", "complete", "ring", "none") \
+        else f"{cfg['topology']}(d={cfg['degree']})"
+    return f"{cfg['objective']} · {graph} · {alpha} · K={cfg['clients']}"
