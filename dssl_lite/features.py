@@ -43,9 +43,11 @@ def label_tv(histogram: np.ndarray) -> np.ndarray:
 
 def typical_clients(histogram: np.ndarray) -> list[int]:
     """[most typical, least typical] client: smallest and largest label TV to the global mix.
-    Ties go to the lower id, so the two always differ (K >= 2)."""
-    order = np.argsort(label_tv(histogram), kind="stable")
-    return [int(order[0]), int(order[-1])]
+    Ties (to 12 decimals) go to the lower id, so the two always differ (K >= 2)."""
+    tv = label_tv(histogram).round(12)
+    most = int(tv.argmin())
+    rest = np.delete(np.arange(len(tv)), most)
+    return [most, int(rest[tv[rest].argmax()])]
 
 
 def stratified_subsample(labels, n: int, seed: int = 0) -> np.ndarray:
