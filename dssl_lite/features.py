@@ -178,6 +178,7 @@ class FeatureSpaces:
     points: dict[tuple[str, Key], np.ndarray]  # (run, model) -> [n_points, 2]
     labels: dict[str, np.ndarray]  # run -> [n_points] class ids
     metrics: list[dict]
+    umap_seconds: float = 0.0  # wall time of the embeddings alone (numba compile included)
 
     def to_frame(self):
         """Metrics as a DataFrame, one row per model: columns `COLUMNS`. The global row is the
@@ -205,8 +206,10 @@ def _one_run(name: str, sim, models: dict[Key, Params], n_points: int, seed: int
              "mmd2": float(mmd2_unbiased(sub[i], sub[ref])) if i != ref else float("nan"),
              "knn_acc": float(acc[i]), "knn_gap": float(acc[i] - acc[ref])}
             for i, k in enumerate(keys)]
+    t0 = time.perf_counter()
     xy = embed({k: sub[i].numpy() for i, k in enumerate(keys)}, keys[ref], seed, n_neighbors)
-    return {(name, k): v for k, v in xy.items()}, d.test_y[idx.to(d.test_y.device)].cpu().numpy(), rows
+    labels = d.test_y[idx.to(d.test_y.device)].cpu().numpy()
+    return {(name, k): v for k, v in xy.items()}, labels, rows, time.perf_counter() - t0
 
 
 def feature_spaces(runs, clients: Optional[Iterable[int]] = None, n_points: int = 300,
@@ -227,13 +230,14 @@ def feature_spaces(runs, clients: Optional[Iterable[int]] = None, n_points: int 
     """
     if not isinstance(runs, dict):
         runs = {runs.cfg.objective: runs}
-    points, labels, metrics = {}, {}, []
+    fs = FeatureSpaces({}, {}, [])
     for name, run in runs.items():
         sim, models = run if isinstance(run, tuple) else (run, pick_models(run, clients))
-        pts, labels[name], rows = _one_run(name, sim, models, n_points, seed, n_neighbors)
-        points.update(pts)
-        metrics += rows
-    return FeatureSpaces(points, labels, metrics)
+        pts, fs.labels[name], rows, secs = _one_run(name, sim, models, n_points, seed, n_neighbors)
+        fs.points.update(pts)
+        fs.metrics += rows
+        fs.umap_seconds += secs
+    return fs
 
 
 def plot_feature_spaces(fs: FeatureSpaces, axes=None):
