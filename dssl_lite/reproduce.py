@@ -140,12 +140,14 @@ def local_drift(sim, n_points: int = 500, seed: int = 0) -> dict:
 _RUNS: dict[str, dict] = {}  # config json (+ drift flag) -> row; shared MIM runs are trained once
 
 
-def run_one(cfg: Config, drift: bool = False) -> dict:
-    """Train one config (non-IID + cached IID baseline) -> a flat row of numbers (memoised)."""
+def run_one(cfg: Config, drift: bool = True) -> dict:
+    """Train one config (non-IID + cached IID baseline) -> a flat row of numbers, with the
+    local-vs-global drift (finding 4) of the non-IID run if `drift`. Memoised per config, so the
+    MIM/CL runs that findings 1, 3 and 4 share train once per process."""
     from .experiment import run
 
-    key = cfg.to_json() + ("|drift" if drift else "")
-    if key not in _RUNS:
+    key = cfg.to_json()
+    if key not in _RUNS or (drift and "cka" not in _RUNS[key]):
         res, sim = run(cfg, keep_simulator=True)
         m = res.metrics
         row = {k: m.get(k, math.nan) for k in ("accuracy", "iid_accuracy", "robustness", "drop",
@@ -159,20 +161,30 @@ def run_one(cfg: Config, drift: bool = False) -> dict:
     return dict(_RUNS[key])
 
 
-def run_finding(finding: int, base: Config, seeds: Sequence[int], alphas=None, degrees=None,
-                on_run: Optional[Callable[[dict], None]] = None) -> pd.DataFrame:
-    """Every arm of a finding for every seed -> one row per (arm, seed), plus the floor per seed."""
+_FLOORS: dict[str, dict] = {}
+
+
+def floor_accuracy(cfg: Config) -> dict:
+    """The random-encoder floor (both probes) of a config's seed, memoised."""
     from .evaluate import random_encoder_accuracy
 
+    key = cfg.replace(objective="mim", topology="fl", alpha=None).to_json()
+    if key not in _FLOORS:
+        _FLOORS[key] = random_encoder_accuracy(cfg)
+    return _FLOORS[key]
+
+
+def run_finding(finding: int, base: Config, seeds: Sequence[int], alphas=None, degrees=None,
+                on_run: Optional[Callable[[dict], None]] = None) -> pd.DataFrame:
+    """Every arm of a finding for every seed -> one row per (arm, seed), with the floor."""
     rows = []
     for seed in seeds:
-        floor = random_encoder_accuracy(base.replace(seed=seed))
         for label, cfg in arms(finding, base, alphas, degrees):
             cfg = cfg.replace(seed=seed)
             t0 = time.perf_counter()
             row = dict(finding=finding, dataset=cfg.dataset, arm=label, objective=cfg.objective,
                        alpha=cfg.alpha, topology=cfg.topology, degree=cfg.degree, seed=seed,
-                       floor=floor[f"global_{cfg.probe}"], **run_one(cfg, drift=finding == 4))
+                       floor=floor_accuracy(cfg)[f"global_{cfg.probe}"], **run_one(cfg, drift=finding in (1, 4)))
             row["wall"] = time.perf_counter() - t0
             rows.append(row)
             if on_run:
@@ -282,28 +294,48 @@ def report(finding: int, frame: pd.DataFrame, base: Config, preset_name: str) ->
     return "\n".join(parts) + "\n"
 
 
+def _base(finding: int, preset_name: Optional[str], overrides: Optional[dict]) -> tuple[str, Config]:
+    name = {None: TEACH, "teach": TEACH, "paper": PAPER}.get(preset_name, {finding: preset_name})[finding]
+    return name, preset(name, **(overrides or {}))
+
+
+def write(out: str, frames: dict[int, pd.DataFrame], names: dict[int, tuple[str, Config]]) -> str:
+    """`finding{N}.csv/.md/.png` and `report.md` under `out`; -> the report's markdown."""
+    import matplotlib.pyplot as plt
+
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for f, frame in frames.items():
+        if not len(frame):
+            continue
+        name, base = names[f]
+        sections.append(report(f, frame, base, name))
+        frame.to_csv(d / f"finding{f}.csv", index=False)
+        (d / f"finding{f}.md").write_text(sections[-1])
+        fig, _ = plot(f, frame)
+        fig.savefig(d / f"finding{f}.png", dpi=120)
+        plt.close(fig)
+    text = "\n".join(sections)
+    (d / "report.md").write_text(text)
+    return text
+
+
 def reproduce(findings: Sequence[int], seeds: Sequence[int], preset_name: Optional[str] = None,
               out: Optional[str] = None, alphas=None, degrees=None, overrides: Optional[dict] = None,
               on_run=None) -> dict[int, pd.DataFrame]:
-    """Run findings, write `finding{N}.csv/.md/.png` and `report.md` under `out`; -> frames.
-    `preset_name`: a preset for all findings, or None/"teach"/"paper" for each finding's own."""
-    frames, sections = {}, []
-    for f in findings:
-        name = {None: TEACH, "teach": TEACH, "paper": PAPER}.get(preset_name, {f: preset_name})[f]
-        base = preset(name, **(overrides or {}))
-        frame = run_finding(f, base, seeds, alphas, degrees, on_run)
-        frames[f] = frame
-        sections.append(report(f, frame, base, name))
+    """Run the findings seed by seed (all findings for seed 0, then seed 1, ...), rewriting the
+    outputs under `out` after every seed, so an interrupted run keeps every finished seed.
+    `preset_name`: a preset for all findings, or None/"teach"/"paper" for each finding's own.
+    Runs that findings share (same config) train once."""
+    names = {f: _base(f, preset_name, overrides) for f in findings}
+    frames = {f: pd.DataFrame() for f in findings}
+    for seed in seeds:
+        for f in findings:
+            new = run_finding(f, names[f][1], [seed], alphas, degrees, on_run)
+            frames[f] = pd.concat([frames[f], new], ignore_index=True)
         if out:
-            d = Path(out)
-            d.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(d / f"finding{f}.csv", index=False)
-            (d / f"finding{f}.md").write_text(sections[-1])
-            fig, _ = plot(f, frame)
-            fig.savefig(d / f"finding{f}.png", dpi=120)
-            import matplotlib.pyplot as plt
-            plt.close(fig)
-            (d / "report.md").write_text("\n".join(sections))
+            write(out, frames, names)
     return frames
 
 
@@ -344,8 +376,8 @@ def cmd_reproduce(a) -> int:
         print(json.dumps({f: fr.to_dict("records") for f, fr in frames.items()}, default=float))
     else:
         for f, fr in frames.items():
-            name = {None: TEACH, "teach": TEACH, "paper": PAPER}.get(a.preset, {f: a.preset})[f]
-            print(report(f, fr, preset(name, **over), name))
+            name, base = _base(f, a.preset, over)
+            print(report(f, fr, base, name))
     return 0
 
 

@@ -77,7 +77,7 @@ def test_arms_cover_each_finding():
 # ---------------------------------------------------------------- the harness, quick (CI)
 def test_quick_reproduce_on_tiny(tmp_path):
     frames = reproduce([1, 2, 3, 4], seeds=[0, 1], preset_name="tiny", out=str(tmp_path),
-                       alphas=[0.1], overrides=dict(device="cpu"))
+                       alphas=[0.1], overrides=dict(device="cpu", dataset="patches"))
     for f in (1, 2, 3, 4):
         fr = frames[f]
         assert (fr["robustness"] > 0).all() and fr["floor"].between(0, 1).all()
@@ -89,6 +89,17 @@ def test_quick_reproduce_on_tiny(tmp_path):
     corr = analyse(2, frames[2])["correlation"]
     assert set(corr["x"]) == {"spectral_gap", "average_degree"}
     assert "Finding 2" in (tmp_path / "report.md").read_text()
+
+
+def test_teach_presets_share_runs_between_findings():
+    from dssl_lite.config import PRESETS
+
+    strip = lambda d: {k: v for k, v in d.items() if k not in ("objective", "topology")}
+    assert strip(PRESETS["teach-mim-vs-cl"]) == strip(PRESETS["teach-mar"]) == strip(PRESETS["teach-features"])
+    for f in (1, 3, 4):  # the MIM arm of findings 1, 3, 4 is one config, trained once
+        assert dict(arms(f, preset(["", "teach-mim-vs-cl", "", "teach-mar", "teach-features"][f])))["mim" if f > 1 else "mim a=0.1"] \
+            == preset("teach-mim-vs-cl")
+    assert preset("paper-connectivity").degree == 10 and preset("paper-mim-vs-cl").dataset == "cifar10"
 
 
 def test_cli_reproduce_rejects_bad_finding(capsys):
