@@ -88,12 +88,15 @@ class Explorer(W.VBox):
         self.reset_button = W.Button(description="Reset", icon="undo")
         self.pin_button = W.Button(description="Pin this run", icon="thumb-tack")
         self.copy_button = W.Button(description="Copy config", icon="copy")
+        for name in ("run", "stop", "reset", "pin", "copy"):  # stable hooks for browser tests
+            getattr(self, f"{name}_button").add_class(f"dssl-{name}")
         self.auto_run = W.Checkbox(value=False, description="run on every change", indent=False,
                                    layout=W.Layout(width="auto"))
         self.x_axis = W.ToggleButtons(options=["alpha", "degree"], value="alpha",
                                       description="x axis", style={"button_width": "70px"})
         self.yaml = W.Textarea(layout=W.Layout(width="100%", height="0px", display="none"))
         self.status = W.HTML("idle · no runs yet")
+        self.readout = W.HTML()  # the cheap views' numbers, as text (screen readers, tests)
         self.table = W.HTML()
         self.prediction = W.Textarea(placeholder="your prediction", layout=W.Layout(width="100%", height="48px"))
         self.predict_box = W.VBox([W.HTML(PREDICT), self.prediction])
@@ -119,7 +122,7 @@ class Explorer(W.VBox):
         super().__init__(
             [W.HTML("<h3 style='margin:4px 0'>D-SSL explorer: non-IID clients, live</h3>"),
              self.predict_box, *rows, self.general_error, buttons, self.yaml, self.status,
-             W.HTML(ROBUSTNESS_NOTE), charts, self.x_axis, self.table,
+             W.HTML(ROBUSTNESS_NOTE), self.readout, charts, self.x_axis, self.table,
              self.features_button, self.features_table, self.features_image],
             layout=W.Layout(width="100%", max_width="1400px", overflow="hidden"))
         self.add_class("dssl-explorer")
@@ -203,6 +206,11 @@ class Explorer(W.VBox):
             self.controls["degree"].disabled = payload.config.topology not in ("regular", "erdos_renyi")
             self.views["labels"].update(payload)
             self.views["graph"].update(payload)
+            c = payload.config
+            self.readout.value = (
+                f"<span class='dssl-readout'>{c.clients} clients, alpha {'IID' if c.iid else f'{c.alpha:.3g}'}: "
+                f"heterogeneity {payload.heterogeneity:.3f} · {c.topology}: average degree "
+                f"{payload.average_degree:.1f}, spectral gap {payload.spectral_gap:.3f}</span>")
         elif event == "error":
             self._show_error(payload)
         elif event == "start":

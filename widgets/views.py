@@ -162,7 +162,7 @@ class LossView(Panel):
         self.ax = self.fig.add_subplot()
         self.ax.set_xlabel("round")
         self.ax.set_ylabel("training loss")
-        (self.ghost,) = self.ax.plot([], [], color="0.7", lw=2.5, label="pinned")
+        (self.ghost,) = self.ax.plot([], [], color="0.7", lw=2.5, label="_pinned")  # no legend until pinned
         (self.iid,) = self.ax.plot([], [], "--", color="tab:gray", lw=1.5, label="IID baseline")
         (self.main,) = self.ax.plot([], [], color="tab:blue", lw=2, label="this run (mean)")
         self.client_lines: list = []
@@ -195,6 +195,8 @@ class LossView(Panel):
     def pin(self, pinned) -> None:
         if pinned is None:
             self.ghost.set_data([], [])
+            self.ghost.set_label("_pinned")
+            self.ax.legend(fontsize=8, loc="upper right")
         else:
             self.ghost.set_data(range(1, len(pinned["loss"]) + 1), pinned["loss"])
             self.ghost.set_label(f"pinned: {pinned['label']}")
