@@ -111,7 +111,8 @@ def snapshots(sim, at: Iterable[int], clients: Optional[Iterable[int]] = None, s
     training), so memory grows with the snapshots asked for, not with the rounds.
 
     Example:
-        >>> snaps = snapshots(Simulator(preset("live", topology="ring")), at=[1, 8])
+        >>> sim = Simulator(preset("live", topology="ring"))
+        >>> snaps = snapshots(sim, at=[1, 8])
         >>> fs = feature_spaces({"round 1": (sim, snaps[1]), "round 8": (sim, snaps[8])})
     """
     at, out = set(at), {}
@@ -189,6 +190,7 @@ class FeatureSpaces:
 
 
 def _one_run(name: str, sim, models: dict[Key, Params], n_points: int, seed: int, n_neighbors: int):
+    """Encode, score and embed one run's models; the last model is the reference (global)."""
     d = sim.data
     enc_params = [sim.encoder_params(m) for m in models.values()]
     stacked = {n: torch.stack([p[n] for p in enc_params]) for n in enc_params[0]}  # [M, ...]
@@ -199,11 +201,11 @@ def _one_run(name: str, sim, models: dict[Key, Params], n_points: int, seed: int
     sub = test_f[:, idx.to(test_f.device)].cpu()  # [M, n, D]
     keys, ref = list(models), len(models) - 1
     tv = label_tv(sim.histogram)
-    rows = [{"objective": name, "model": "local" if isinstance(k, int) else k,
-             "client": k if isinstance(k, int) else None,
-             "tv": float(tv[k]) if isinstance(k, int) else None,
-             "cka": linear_cka(sub[i], sub[ref]) if i != ref else float("nan"),
-             "mmd2": float(mmd2_unbiased(sub[i], sub[ref])) if i != ref else float("nan"),
+    nan = float("nan")
+    rows = [{"objective": name, "model": "local" if i != ref else k,
+             "client": int(k) if i != ref else None, "tv": float(tv[k]) if i != ref else nan,
+             "cka": linear_cka(sub[i], sub[ref]) if i != ref else nan,
+             "mmd2": float(mmd2_unbiased(sub[i], sub[ref])) if i != ref else nan,
              "knn_acc": float(acc[i]), "knn_gap": float(acc[i] - acc[ref])}
             for i, k in enumerate(keys)]
     t0 = time.perf_counter()
@@ -261,8 +263,6 @@ def plot_feature_spaces(fs: FeatureSpaces, axes=None):
     fig = axes.flat[0].figure
     classes = int(max(v.max() for v in fs.labels.values())) + 1
     cmap = "tab10" if classes <= 10 else "turbo"
-    rows = {(m["objective"], m["client"] if m["client"] is not None else m["model"]): m
-            for m in fs.metrics}
     for j, name in enumerate(names):
         allxy = np.concatenate([fs.points[(name, k)] for k in keys[name]])
         lo, hi = allxy.min(0), allxy.max(0)
@@ -270,14 +270,15 @@ def plot_feature_spaces(fs: FeatureSpaces, axes=None):
         slots = list(range(len(keys[name]) - 1)) + [nrows - 1]  # global in the last row
         for i in set(range(nrows)) - set(slots):
             axes[i, j].axis("off")
-        for i, k in zip(slots, keys[name]):
-            ax, m, xy = axes[i, j], rows[(name, k)], fs.points[(name, k)]
+        rows = [m for m in fs.metrics if m["objective"] == name]  # same order as keys[name]
+        for i, k, m in zip(slots, keys[name], rows):
+            ax, xy = axes[i, j], fs.points[(name, k)]
             ax.scatter(xy[:, 0], xy[:, 1], c=fs.labels[name], cmap=cmap, vmin=-0.5,
                        vmax=classes - 0.5, s=4, linewidths=0)
             ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xticks=[], yticks=[])
-            if isinstance(k, int):
+            if m["model"] == "local":
                 ax.set_title(f"{name}: client {k} (TV {m['tv']:.2f})\n"
-                             f"CKA {m['cka']:.2f}  MMD² {m['mmd2']:.3f}  kNN {m['knn_acc']:.2f}",
+                             f"CKA {m['cka']:.3f}  MMD² {m['mmd2']:.3f}  kNN {m['knn_acc']:.2f}",
                              fontsize=8)
             else:
                 ax.set_title(f"{name}: {k}\nkNN {m['knn_acc']:.2f}", fontsize=8)
