@@ -278,7 +278,8 @@ class Explorer(W.VBox):
         if not sims:
             self.features_table.value = "Finish a run first; the panel compares its clients' models."
             return
-        self.features_table.value = "computing feature spaces (UMAP) ..."
+        self.features_table.value = ("computing feature spaces (UMAP) ... the first time takes "
+                                     "30-60 s while UMAP compiles; later ones a few seconds")
 
         def job(stop):
             from dssl_lite.features import feature_spaces, plot_feature_spaces
@@ -289,7 +290,8 @@ class Explorer(W.VBox):
             self.features_image.value = buf.getvalue()
             self.features_image.layout.display = "block"
             self.features_table.value = ("<b>Local vs global</b> (CKA: 1 = same geometry; MMD&sup2; "
-                                         "and kNN gap: 0 = same)" + fs.to_frame().round(3).to_html())
+                                         "and kNN gap: 0 = same)" + fs.to_frame().rename(
+                                             columns={"objective": "run"}).round(3).to_html())
 
         self.model.call_in_worker(job)
 
