@@ -103,7 +103,7 @@ def load_grid(path_or_dict, base_dir: Optional[Path] = None) -> dict:
             spec = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e:
             raise ConfigError("grid", f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-        base_dir = Path(base_dir or ".")
+        base_dir = Path(base_dir or path.parent)
     if not isinstance(spec, dict):
         raise ConfigError("grid", "the file must be a mapping with keys: " + ", ".join(TOP_KEYS))
     for k in spec:
@@ -122,7 +122,9 @@ def load_grid(path_or_dict, base_dir: Optional[Path] = None) -> dict:
 
     notebook = spec.get("notebook")
     if notebook is not None:
-        nb_path = (base_dir / notebook) if not Path(notebook).is_absolute() else Path(notebook)
+        nb_path = Path(notebook)  # relative to the working directory, else to the grid file
+        if not nb_path.exists() and not nb_path.is_absolute():
+            nb_path = base_dir / notebook
         if not nb_path.exists():
             raise ConfigError("notebook", f"no such notebook: {nb_path}")
         if "preset" in spec:
@@ -216,6 +218,11 @@ def is_finished(out: Path, name: str) -> bool:
 
 
 # ----- executors -----
+class RayStartError(RuntimeError):
+    """Ray itself failed to start (not a run's failure); nothing was run."""
+
+
+
 def _local(todo, notebook_json, workers):
     if workers <= 1:
         for r in todo:
@@ -238,7 +245,14 @@ def _ray(todo, notebook_json, workers, num_cpus, num_gpus, address):
     started = not ray.is_initialized()
     if started:
         kw = dict(address=address) if address else dict(num_cpus=max(1, int(round(num_cpus * max(workers, 1)))))
-        ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kw)
+        for attempt in range(1 if address else 2):  # Ray's raylet gives its agents a fixed 15 s to
+            try:                                     # start (ray-project/ray#65983); busy machines
+                ray.init(include_dashboard=False, log_to_driver=False, **kw)  # miss it: retry once
+                break
+            except Exception as e:
+                ray.shutdown()
+                if attempt == (0 if address else 1):
+                    raise RayStartError(f"Ray did not start ({type(e).__name__}: {e})") from e
     try:
         task = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(execute)
         nb_ref = ray.put(notebook_json)

@@ -67,7 +67,7 @@ NOTEBOOKS["01_non_iid_data"] = [
     show_alphas: list = [0.1, 1.0, 100.0]         # which ones get a histogram picture
     seeds: list = [0, 1, 2]                       # partition seeds (spread over draws)
     quick: bool = False                           # small and fast; also on when env CI is set
-    output_dir: str = "results/01_non_iid_data"   # result.json + summary.csv go here
+    output_dir: str = "runs/01_non_iid_data"   # result.json + summary.csv go here
     """),
     code("""
     import matplotlib.pyplot as plt
@@ -173,7 +173,7 @@ NOTEBOOKS["02_topology_and_mixing"] = [
     dim: int = 32                                 # length of each client's random vector
     seeds: list = [0, 1, 2]                       # graph and vector seeds
     quick: bool = False                           # small and fast; also on when env CI is set
-    output_dir: str = "results/02_topology_and_mixing"
+    output_dir: str = "runs/02_topology_and_mixing"
     """),
     code("""
     import matplotlib.pyplot as plt
@@ -296,7 +296,7 @@ NOTEBOOKS["03_mim_vs_cl"] = [
     topology: str = "fl"                     # FL server averaging
     seeds: list = [0, 1, 2]                  # seeds; the table shows mean and std over them
     quick: bool = False                      # small and fast; also on when env CI is set
-    output_dir: str = "results/03_mim_vs_cl"
+    output_dir: str = "runs/03_mim_vs_cl"
     """),
     code("""
     import matplotlib.pyplot as plt
@@ -333,7 +333,7 @@ NOTEBOOKS["03_mim_vs_cl"] = [
     cmp = study.compare(table, "objective", "mim", "cl", over="alpha")
     a0 = min(run_alphas)
     r = table[table.alpha == a0].set_index("objective")["robustness_mean"]
-    conclusion = (cmp["text"] + f" At alpha={a0}: MIM {r['mim']:.3f}, CL {r['cl']:.3f}. "
+    conclusion = (cmp["text"] + f" At alpha={a0}: MIM {r['mim']:.4f}, CL {r['cl']:.4f}. "
                   + study.verdict(cmp["wins"] > cmp["levels"] / 2, "MIM is more robust to non-IID data than CL"))
     print(conclusion)
     metrics = {"mim_wins": cmp["wins"], "levels": cmp["levels"], "clear_wins": cmp["clear"],
@@ -365,7 +365,7 @@ NOTEBOOKS["04_connectivity"] = [
     degrees: list = [2, 4, 8, 15]            # DecL node degrees (2 is a ring, clients-1 the complete graph)
     seeds: list = [0, 1, 2]
     quick: bool = False                      # small and fast; also on when env CI is set
-    output_dir: str = "results/04_connectivity"
+    output_dir: str = "runs/04_connectivity"
     """),
     code("""
     import matplotlib.pyplot as plt
@@ -414,9 +414,9 @@ NOTEBOOKS["04_connectivity"] = [
     rho = study.trend(dec["average_degree_mean"], dec["robustness_mean"])
     fl_ge = int((flr.robustness_mean >= dec["robustness_mean"]).sum())
     lo, hi = dec.iloc[0], dec.iloc[-1]
-    conclusion = (f"In this run DecL robustness went from {lo.robustness_mean:.3f} at average degree {lo.average_degree_mean:.0f} "
-                  f"to {hi.robustness_mean:.3f} at {hi.average_degree_mean:.0f} (Spearman rho over {len(dec)} degrees = {rho:.2f}). "
-                  f"FL's robustness ({flr.robustness_mean:.3f}) was at least DecL's at {fl_ge} of {len(dec)} degrees. "
+    conclusion = (f"In this run DecL robustness went from {lo.robustness_mean:.4f} at average degree {lo.average_degree_mean:.0f} "
+                  f"to {hi.robustness_mean:.4f} at {hi.average_degree_mean:.0f} (Spearman rho over {len(dec)} degrees = {rho:.2f}). "
+                  f"FL's robustness ({flr.robustness_mean:.4f}) was at least DecL's at {fl_ge} of {len(dec)} degrees. "
                   + study.verdict(rho > 0, "DecL robustness rises with average connectivity") + " "
                   + study.verdict(fl_ge == len(dec), "FL is no less robust than DecL"))
     print(conclusion)
@@ -449,7 +449,7 @@ NOTEBOOKS["05_mar"] = [
     mar_weight: float = 1.0                  # weight of the MMD^2 alignment term
     seeds: list = [0, 1, 2]
     quick: bool = False                      # small and fast; also on when env CI is set
-    output_dir: str = "results/05_mar"
+    output_dir: str = "runs/05_mar"
     """),
     code("""
     import matplotlib.pyplot as plt
@@ -524,7 +524,7 @@ NOTEBOOKS["06_feature_spaces"] = [
     n_points: int = 500                      # test images per panel (also used for CKA / MMD^2)
     seeds: list = [0, 1]
     quick: bool = False                      # small and fast; also on when env CI is set
-    output_dir: str = "results/06_feature_spaces"
+    output_dir: str = "runs/06_feature_spaces"
     """),
     code("""
     import pandas as pd
