@@ -1,5 +1,5 @@
-"""Measure local-vs-global feature spaces: CKA, MMD^2 and kNN gap for mim, cl and mar on the `live`
-preset (FL), at alpha 0.1 and IID, over seeds; plus UMAP wall time cold and warm.
+"""Measure local-vs-global feature spaces: CKA, MMD^2 and kNN gap for mim, cl and mar on a preset
+(default `live`, FL), at alpha 0.1 and IID, over seeds; plus UMAP wall time cold and warm.
 
     OMP_NUM_THREADS=1 .venv/bin/python scripts/measure_features.py --out docs/feature_spaces.csv
 
@@ -27,6 +27,7 @@ def markdown(df: pd.DataFrame) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="live")
     p.add_argument("--objectives", nargs="+", default=["mim", "cl", "mar"])
     p.add_argument("--alphas", nargs="+", default=["0.1", "iid"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -41,7 +42,7 @@ def main() -> None:
         for obj in a.objectives:
             for seed in a.seeds:
                 t0 = time.perf_counter()
-                _, _, sim = train(preset("live", objective=obj, alpha=alpha, seed=seed))
+                _, _, sim = train(preset(a.preset, objective=obj, alpha=alpha, seed=seed))
                 train_s = time.perf_counter() - t0
                 fs = feature_spaces(sim, n_points=a.n_points, seed=seed)
                 df = fs.to_frame().assign(alpha=alpha, seed=seed, train_s=train_s,
