@@ -41,11 +41,14 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """A JupyterLab server on the repo; yields its base URL and token; killed afterwards."""
     tmp = tmp_path_factory.mktemp("lab")
+    # serve a copy: JupyterLab autosaves, and outputs must never land in the repo's notebook
+    (tmp / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "00_explorer.ipynb", tmp / "notebooks")
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "DSSL_EXPLORER_PRESET": "tiny", "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
            "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}",
            f"--LabApp.workspaces_dir={tmp / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
            "--ServerApp.port_retries=0", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root

@@ -13,6 +13,7 @@ import time
 
 import ipywidgets as W
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -162,6 +163,7 @@ class LossView(Panel):
         self.ax = self.fig.add_subplot()
         self.ax.set_xlabel("round")
         self.ax.set_ylabel("training loss")
+        self.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         (self.ghost,) = self.ax.plot([], [], color="0.7", lw=2.5, label="_pinned")  # no legend until pinned
         (self.iid,) = self.ax.plot([], [], "--", color="tab:gray", lw=1.5, label="IID baseline")
         (self.main,) = self.ax.plot([], [], color="tab:blue", lw=2, label="this run (mean)")
