@@ -102,6 +102,21 @@ def verdict(holds: bool, claim: str) -> str:
             f"smaller than the noise (try more rounds and seeds, or the default parameters).")
 
 
+def judge(cmp: dict, claim: str) -> str:
+    """The verdict on a `compare` result: agreement needs `a` ahead at most levels AND, with 2+
+    seeds, by more than the seed spread at most levels; a majority of wins without that is only
+    'pointing the same way'."""
+    if not cmp["levels"]:
+        return f"Nothing here tests the claim that {claim}."
+    if cmp["wins"] <= cmp["levels"] / 2:
+        return verdict(False, claim)
+    if cmp["seeds"] >= 2 and cmp["clear"] > cmp["levels"] / 2:
+        return verdict(True, claim)
+    why = "there is one seed" if cmp["seeds"] < 2 else "most gaps are within the seed spread"
+    return (f"These numbers point the same way as the claim that {claim}, but {why}, so this run "
+            f"alone does not establish it.")
+
+
 def trend(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman rank correlation of y with x (nan when either is constant)."""
     rx, ry = pd.Series(list(x)).rank(), pd.Series(list(y)).rank()

@@ -1,0 +1,60 @@
+"""The notebook helpers: tables over seeds and conclusions that follow the numbers."""
+import pandas as pd
+import pytest
+
+from dssl_lite import study
+
+
+def runs(mim, cl):
+    rows = [{"objective": o, "alpha": a, "seed": s, "robustness": v, "accuracy": 0.5}
+            for o, vals in (("mim", mim), ("cl", cl)) for a, per_seed in vals.items()
+            for s, v in enumerate(per_seed)]
+    return pd.DataFrame(rows)
+
+
+def test_summarize_mean_std_and_count():
+    t = study.summarize(runs({0.1: [1.0, 0.9]}, {0.1: [0.8, 0.8]}), by=["objective", "alpha"])
+    mim = t[t.objective == "mim"].iloc[0]
+    assert mim.robustness_mean == pytest.approx(0.95) and mim.robustness_std == pytest.approx(0.0707, abs=1e-3)
+    assert mim.seeds == 2 and t[t.objective == "cl"].iloc[0].robustness_std == 0.0
+
+
+def test_conclusion_follows_the_numbers():
+    clear = study.summarize(runs({0.1: [0.99, 0.98], 1.0: [1.0, 0.99]}, {0.1: [0.8, 0.82], 1.0: [0.9, 0.91]}),
+                            by=["objective", "alpha"])
+    cmp = study.compare(clear, "objective", "mim", "cl", over="alpha")
+    assert (cmp["wins"], cmp["levels"], cmp["clear"]) == (2, 2, 2)
+    assert "2 of 2 alpha" in cmp["text"] and "agree" in study.judge(cmp, "X")
+
+    reversed_ = study.compare(clear, "objective", "cl", "mim", over="alpha")
+    assert reversed_["wins"] == 0 and "do not show" in study.judge(reversed_, "X")
+
+    noisy = study.summarize(runs({0.1: [1.0, 0.8]}, {0.1: [0.95, 0.8]}), by=["objective", "alpha"])
+    cmp = study.compare(noisy, "objective", "mim", "cl", over="alpha")
+    assert cmp["wins"] == 1 and cmp["clear"] == 0 and "does not establish" in study.judge(cmp, "X")
+
+    one_seed = study.summarize(runs({0.1: [1.0]}, {0.1: [0.9]}), by=["objective", "alpha"])
+    cmp = study.compare(one_seed, "objective", "mim", "cl", over="alpha")
+    assert "one seed" in cmp["text"] and "does not establish" in study.judge(cmp, "X")
+
+
+def test_quick_mode_from_env(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    assert not study.is_quick(False) and study.is_quick(True)
+    monkeypatch.setenv("CI", "true")
+    assert study.is_quick(False)
+    monkeypatch.setenv("CI", "false")
+    assert not study.is_quick(False)
+    assert study.seeds_for([3, 4, 5], True) == [3] and study.seeds_for([3, 4], False) == [3, 4]
+
+
+def test_trend_and_result_files(tmp_path):
+    assert study.trend([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert study.trend([1, 2, 3], [1, 1, 1]) != study.trend([1, 2, 3], [1, 1, 1])  # nan
+    table = study.summarize(runs({0.1: [1.0]}, {0.1: [0.9]}), by=["objective", "alpha"])
+    path = study.write_result(tmp_path, "nb", {"quick": True}, {"x": 1.0}, table, "text")
+    import json
+
+    out = json.loads(path.read_text())
+    assert out["conclusion"] == "text" and len(out["table"]) == 2
+    assert (tmp_path / "summary.csv").read_text().startswith("objective,alpha")
