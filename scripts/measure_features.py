@@ -3,8 +3,8 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python scripts/measure_features.py --out docs/feature_spaces.csv
 
-Prints a markdown table (mean ± std over seeds) of the most and the least typical client, and the
-raw per-run rows to `--out`. Nothing is tuned: the preset is used as it is.
+Prints a markdown table (mean ± std over seeds) of the most and the least typical client and writes
+the raw per-run rows to `--out` (`--summarize CSV` reprints the table). Nothing is tuned.
 """
 from __future__ import annotations
 
@@ -25,6 +25,20 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join("| " + " | ".join(map(str, r)) + " |" for r in lines)
 
 
+def summarize(raw: pd.DataFrame) -> str:
+    """Mean ± std over seeds per (alpha, objective, which client). CKA sits near 1, so its
+    distance from 1 is shown in units of 1e-3."""
+    local = raw[raw.model == "local"].assign(cka_e3=lambda d: 1e3 * (1 - d.cka))
+    stat = lambda s: f"{s.mean():.3f} ± {s.std():.3f}"
+    table = (local.groupby(["alpha", "objective", "which"], sort=False)
+             .agg(tv=("tv", stat), cka_e3=("cka_e3", stat), mmd2=("mmd2", stat),
+                  knn_gap=("knn_gap", stat))
+             .reset_index().rename(columns={"cka_e3": "1 - cka (x1e-3)"}))
+    glob = (raw[raw.model == "global"].groupby(["alpha", "objective"], sort=False)["knn_acc"]
+            .agg(stat).rename("global_knn").reset_index())
+    return markdown(table.merge(glob, on=["alpha", "objective"]))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="live")
@@ -33,7 +47,11 @@ def main() -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--n-points", type=int, default=300)
     p.add_argument("--out", default="feature_spaces.csv")
+    p.add_argument("--summarize", metavar="CSV", help="only print the table of an earlier --out")
     a = p.parse_args()
+    if a.summarize:
+        print(summarize(pd.read_csv(a.summarize, keep_default_na=False, na_values=[""])))
+        return
     torch.set_num_threads(1)
 
     cold = warm_up()  # first fit in this process: import + numba compile
@@ -53,15 +71,7 @@ def main() -> None:
                       f"umap {fs.umap_seconds:.1f}s", flush=True)
     raw = pd.concat(rows, ignore_index=True)
     raw.to_csv(a.out, index=False)
-
-    local = raw[raw.model == "local"]
-    stat = lambda s: f"{s.mean():.3f} ± {s.std():.3f}"
-    table = (local.groupby(["alpha", "objective", "which"], sort=False)
-             .agg(tv=("tv", stat), cka=("cka", stat), mmd2=("mmd2", stat), knn_gap=("knn_gap", stat))
-             .reset_index())
-    glob = (raw[raw.model == "global"].groupby(["alpha", "objective"], sort=False)["knn_acc"]
-            .agg(stat).rename("global_knn").reset_index())
-    print(markdown(table.merge(glob, on=["alpha", "objective"])))
+    print(summarize(raw))
     print(f"\nUMAP: cold (import + compile + tiny fit) {cold:.1f}s; warm, one run "
           f"(3 x {a.n_points} points): median {raw.umap_s.median():.2f}s, max {raw.umap_s.max():.2f}s")
 
