@@ -132,3 +132,20 @@ def test_preset_and_reset_restore_controls():
     ex.controls["clients"].value = 3
     ex.reset_button.click()
     assert ex.controls["clients"].value == 8 and ex.results == []
+
+
+def test_feature_panel_asks_for_a_run_first():
+    ex = build_explorer("tiny", backend="image")
+    ex.features.button.click()
+    assert "Finish a run first" in ex.features.table.value and not ex.model.running
+
+
+@pytest.mark.slow
+def test_feature_panel_draws_umap_and_numbers():
+    pytest.importorskip("umap")
+    ex = build_explorer("tiny", backend="image")
+    ex.run()
+    assert ex.wait(120)
+    ex.features.button.click()               # returns at once; UMAP runs on the worker
+    assert ex.wait(600)
+    assert ex.features.image.value[:4] == b"\x89PNG" and "cka" in ex.features.table.value

@@ -7,14 +7,13 @@ is why nothing here prints or displays).
 from __future__ import annotations
 
 import html
-import importlib.util
-import io
 from typing import Any
 
 import ipywidgets as W
 
 from dssl_lite.config import PRESETS, TOPOLOGIES, preset as make_preset
 
+from .features_panel import FeaturePanel
 from .model import ExplorerModel, describe
 from .views import GraphView, LabelView, LossView, RobustnessView
 
@@ -36,7 +35,6 @@ ROBUSTNESS_NOTE = ("<b>Robustness is a ratio</b>: accuracy of this run divided b
                    "be less robust.")
 PREDICT = ("<b>Predict first.</b> Before your first run, write down what you expect: will robustness "
            "drop below 1 at alpha = 0.01? Which objective loses less, MIM or CL? Does a denser graph help?")
-FEATURES_AVAILABLE = importlib.util.find_spec("dssl_lite.features") is not None
 
 
 def _row(control: W.Widget, help_text: str, error: W.HTML) -> W.VBox:
@@ -103,12 +101,7 @@ class Explorer(W.VBox):
 
         self.views = {"labels": LabelView(backend=backend), "graph": GraphView(backend=backend),
                       "loss": LossView(backend=backend), "robustness": RobustnessView(backend=backend)}
-        self.features_button = W.Button(
-            description="Local vs global feature spaces (UMAP)" if FEATURES_AVAILABLE
-            else "Feature spaces (needs dssl_lite.features)",
-            disabled=not FEATURES_AVAILABLE, icon="eye", layout=W.Layout(width="auto"))
-        self.features_image = W.Image(format="png", layout=W.Layout(max_width="100%", display="none"))
-        self.features_table = W.HTML()
+        self.features = FeaturePanel(model)
 
         alpha_row = W.HBox([self.controls["alpha"], self.iid], layout=W.Layout(flex_flow="row wrap"))
         rows = [_row(alpha_row, HELP["alpha"], self.errors["alpha"])]
@@ -123,7 +116,7 @@ class Explorer(W.VBox):
             [W.HTML("<h3 style='margin:4px 0'>D-SSL explorer: non-IID clients, live</h3>"),
              self.predict_box, *rows, self.general_error, buttons, self.yaml, self.status,
              W.HTML(ROBUSTNESS_NOTE), self.readout, charts, self.x_axis, self.table,
-             self.features_button, self.features_table, self.features_image],
+             self.features],
             layout=W.Layout(width="100%", max_width="1400px", overflow="hidden"))
         self.add_class("dssl-explorer")
         self._syncing = False
@@ -158,7 +151,6 @@ class Explorer(W.VBox):
         self.auto_run.observe(lambda ch: setattr(self.model, "auto_run", ch["new"]), names="value")
         self.x_axis.observe(lambda ch: self.views["robustness"].update(self.results, ch["new"]),
                             names="value")
-        self.features_button.on_click(lambda b: self._features())
         self.model.listeners.append(self._on_event)
 
     def _value(self, name: str) -> Any:
@@ -271,29 +263,6 @@ class Explorer(W.VBox):
     def _show_yaml(self) -> None:
         self.yaml.value = self.model.config_yaml()
         self.yaml.layout.display, self.yaml.layout.height = "block", "220px"
-
-    def _features(self) -> None:
-        """UMAP of local vs global features of the last finished run(s), on the worker thread."""
-        sims = dict(self.model.simulators)
-        if not sims:
-            self.features_table.value = "Finish a run first; the panel compares its clients' models."
-            return
-        self.features_table.value = ("computing feature spaces (UMAP) ... the first time takes "
-                                     "30-60 s while UMAP compiles; later ones a few seconds")
-
-        def job(stop):
-            from dssl_lite.features import feature_spaces, plot_feature_spaces
-
-            fs = feature_spaces(sims)
-            buf = io.BytesIO()
-            plot_feature_spaces(fs).savefig(buf, format="png", dpi=72)
-            self.features_image.value = buf.getvalue()
-            self.features_image.layout.display = "block"
-            self.features_table.value = ("<b>Local vs global</b> (CKA: 1 = same geometry; MMD&sup2; "
-                                         "and kNN gap: 0 = same)" + fs.to_frame().rename(
-                                             columns={"objective": "run"}).round(3).to_html())
-
-        self.model.call_in_worker(job)
 
 
 def build_explorer(preset: str = "live", backend: str = "auto", **overrides: Any) -> Explorer:

@@ -66,7 +66,7 @@ class ExplorerModel:
 
     Events sent to listeners: "setting" (Setting), "error" ((field, message) or None),
     "start" (Config), "round" ((phase, record)), "finished" (Result), "stopped" (Attempt),
-    "failed" (Attempt), "idle" (None).
+    "failed" (Attempt), "idle" (None), "pinned" (dict), "reset" (None).
 
     Example:
         >>> m = ExplorerModel(preset("tiny"))
