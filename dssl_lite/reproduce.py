@@ -339,6 +339,19 @@ def reproduce(findings: Sequence[int], seeds: Sequence[int], preset_name: Option
     return frames
 
 
+def merge(dirs: Sequence[str], out: str, preset_name: Optional[str] = None,
+          overrides: Optional[dict] = None) -> str:
+    """Pool `finding{N}.csv` from several output folders (seeds run in separate processes or on
+    separate machines) and write the combined tables and plots to `out`; -> the report."""
+    frames: dict[int, pd.DataFrame] = {}
+    for f in TITLES:
+        parts = [pd.read_csv(p) for d in dirs if (p := Path(d) / f"finding{f}.csv").exists()]
+        if parts:
+            frame = pd.concat(parts, ignore_index=True).drop_duplicates(subset=["arm", "seed"])
+            frames[f] = frame.sort_values(["seed"], kind="stable").reset_index(drop=True)
+    return write(out, frames, {f: _base(f, preset_name, overrides) for f in frames})
+
+
 def _ints(s: str) -> list[int]:
     return [int(v) for v in s.split(",") if v.strip()]
 
@@ -361,6 +374,9 @@ def cmd_reproduce(a) -> int:
             raise ConfigError("set", f"got {kv!r}; expected FIELD=VALUE")
         k, v = kv.split("=", 1)
         over[k.strip()] = None if v.strip().lower() in ("none", "null") else v.strip()
+    if a.merge:
+        print(merge(a.merge.split(","), a.out or ".", a.preset, over))
+        return 0
     seeds = list(range(a.seed0, a.seed0 + a.seeds))
     alphas = [float(v) for v in a.alphas.split(",")] if a.alphas else None
     degrees = _ints(a.degrees) if a.degrees is not None else None
@@ -393,6 +409,8 @@ def register_cli(sub) -> None:
     p.add_argument("--degrees", default=None, help="finding 2: regular-graph degrees between ring and complete")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--out", default=None, help="write csv, markdown and png per finding here")
+    p.add_argument("--merge", default=None, metavar="DIR,DIR",
+                   help="no training: pool finding*.csv of these folders into --out")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on shared CPUs)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reproduce)

@@ -89,6 +89,9 @@ def test_quick_reproduce_on_tiny(tmp_path):
     corr = analyse(2, frames[2])["correlation"]
     assert set(corr["x"]) == {"spectral_gap", "average_degree"}
     assert "Finding 2" in (tmp_path / "report.md").read_text()
+    from dssl_lite.reproduce import merge  # pooling folders gives back the same tables
+    text = merge([str(tmp_path)], str(tmp_path / "merged"), "tiny", dict(dataset="patches"))
+    assert text == (tmp_path / "report.md").read_text()
 
 
 def test_teach_presets_share_runs_between_findings():
