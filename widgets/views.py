@@ -99,14 +99,17 @@ class LabelView(Panel):
         self.fig.colorbar(self.im, ax=self.ax, label="share of client's data")
         self.ax.set_xlabel("class")
         self.ax.set_ylabel("client")
+        self._shape = None
 
     def update(self, s) -> None:
         share = s.histogram / np.maximum(s.histogram.sum(1, keepdims=True), 1)  # [K, C]
         k, c = share.shape
         self.im.set_data(share)
-        self.im.set_extent((-0.5, c - 0.5, k - 0.5, -0.5))
-        self.ax.set_xticks(range(c))
-        self.ax.set_yticks(range(0, k, max(1, k // 8)))
+        if share.shape != self._shape:  # new ticks only when K or C change (ticks are costly)
+            self._shape = share.shape
+            self.im.set_extent((-0.5, c - 0.5, k - 0.5, -0.5))
+            self.ax.set_xticks(range(c))
+            self.ax.set_yticks(range(0, k, max(1, k // 8)))
         self.ax.set_title(f"label skew: heterogeneity {s.heterogeneity:.2f}", fontsize=10)
         self.draw()
 
