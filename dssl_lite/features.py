@@ -8,9 +8,9 @@ Which local model? In DecL a client's model is what it holds after gossip. In FL
 the server model right after FedAvg, so the local model is the update the client would send next:
 one round of local training from the current state, never aggregated (`local_update`).
 
-Cost: `import umap` takes ~9 s and UMAP's first fit compiles numba code (~30 s, once per process;
-call `warm_up()` early). After that, one panel grid of 2 runs x 3 models x 300 points takes a few
-seconds on one core (see docs/feature_spaces.md for the measured numbers).
+Cost: `import umap` takes ~9 s and UMAP's first fit compiles numba code (~30 s on an idle core,
+once per process; call `warm_up()` early). After that, one run's embedding (3 models x 300 points)
+took 2-4 s on one core, up to ~10 s on a busy machine (docs/feature_spaces.md has the numbers).
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from .objectives import mmd2_unbiased
 Params = dict[str, torch.Tensor]
 Key = Union[int, str]  # a client id, or the global/consensus model's name
 COLUMNS = ["objective", "model", "client", "tv", "cka", "mmd2", "knn_acc", "knn_gap"]
-# UMAP settings shared by every fit: fewer epochs than umap's default 500 (for < 10k points); the
-# layout is settled by then and the fit is ~2x faster. Single-threaded because random_state is set.
+# UMAP settings shared by every fit. n_epochs: 200 is umap's own choice for large inputs (500 below
+# 10k points); at 1,500 points it measured 7.8 s against 9-10 s. Single-threaded: random_state is set.
 UMAP_SETTINGS = dict(min_dist=0.1, n_epochs=200, metric="euclidean", init="spectral")
 
 
