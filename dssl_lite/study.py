@@ -25,7 +25,7 @@ from .experiment import run
 
 # What quick mode (CI, nbmake, `quick=True`) changes on top of a notebook's preset: a model and
 # schedule small enough that every notebook finishes in well under a minute on 2 CPU cores.
-QUICK = dict(rounds=2, local_steps=3, width=32, depth=1, heads=2, batch_size=16)
+QUICK = dict(rounds=2, local_steps=3, clients=6, width=32, depth=1, heads=2, batch_size=16)
 
 
 def is_quick(quick: bool = False) -> bool:
