@@ -383,7 +383,7 @@ NOTEBOOKS["04_connectivity"] = [
         degs = [degs[0], degs[-1]]
     topo = lambda d: "ring" if d == 2 else "complete" if d == K - 1 else "regular"
     decl = [base.replace(topology=topo(d), degree=d) for d in degs]
-    fl = base.replace(topology="fl")
+    fl = base.replace(topology="fl", degree=K - 1)  # the server reaches everyone
     parameters = dict(preset=preset, objective=objective, alpha=alpha, degrees=degs, seeds=run_seeds, quick=quick)
     print(f"{K} clients, DecL degrees {degs} + FL, {base.rounds} rounds x {base.local_steps} local steps, "
           f"{len(run_seeds)} seed(s); quick={quick}")
