@@ -108,7 +108,8 @@ def pick_models(sim, clients: Optional[Iterable[int]] = None) -> dict[Key, Param
 def snapshots(sim, at: Iterable[int], clients: Optional[Iterable[int]] = None, stop=None,
               on_round=None) -> dict[int, dict[Key, Params]]:
     """Train `sim` to the end and keep `pick_models` copies only at the rounds in `at` (0 = before
-    training), so memory grows with the snapshots asked for, not with the rounds.
+    training), so memory grows with the snapshots asked for, not with the rounds. In FL each
+    snapshot also costs one round of local training (`local_update`), undone afterwards.
 
     Example:
         >>> sim = Simulator(preset("live", topology="ring"))
