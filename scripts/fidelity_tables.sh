@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/dssl-lite reproduce --merge docs/fidelity/mnist5k,docs/fidelity/mnist5k-seeds34 \
   --dataset mnist5k --out docs/fidelity/mnist5k-all > /dev/null
-.venv/bin/dssl-lite reproduce --merge docs/fidelity/patches,docs/fidelity/patches-seed1,docs/fidelity/patches-seed2 \
+.venv/bin/dssl-lite reproduce --merge docs/fidelity/patches,docs/fidelity/patches-seed1,docs/fidelity/patches-seed2,docs/fidelity/patches-seeds34 \
   --dataset patches --out docs/fidelity/patches-all > /dev/null
 echo "docs/fidelity/mnist5k-all/report.md docs/fidelity/patches-all/report.md"
