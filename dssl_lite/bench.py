@@ -42,7 +42,7 @@ def peak_mb(device) -> float:
 
 def time_steps(sim: Simulator, steps: int) -> float:
     """Seconds per local step (all clients), after one warm-up step."""
-    sim._ref = {n: t.clone() for n, t in sim.encoder_params().items()}
+    sim.begin_round()
     sim.local_step()
     sync(sim.device)
     t = time.perf_counter()

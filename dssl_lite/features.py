@@ -73,9 +73,8 @@ def local_update(sim, steps: Optional[int] = None) -> Params:
     moments, sampling generator), so training can go on as if this never ran."""
     saved = {n: p.clone() for n, p in sim.params.items()}
     opt, gen = copy.deepcopy(sim.opt), sim.gen.get_state()
-    ref = getattr(sim, "_ref", None)
-    if getattr(sim, "_uses_ref", False):  # MAR aligns to what the client received: the model now
-        sim._ref = {n: t.clone() for n, t in sim.encoder_params().items()}
+    ref = sim.reference
+    sim.begin_round()  # MAR aligns to what the client received: the model now
     try:
         for _ in range(steps or sim.cfg.local_steps):
             sim.local_step()
@@ -86,8 +85,7 @@ def local_update(sim, steps: Optional[int] = None) -> Params:
                 p.copy_(saved[n])
         sim.opt = opt
         sim.gen.set_state(gen)
-        if ref is not None:
-            sim._ref = ref
+        sim.reference = ref
 
 
 def global_name(sim) -> str:

@@ -78,6 +78,7 @@ class Simulator:
         self.round = 0
         self._grad = grad_and_value(self._client_loss)
         self._uses_ref = getattr(self.model, "needs_reference", False)
+        self.reference = None  # MAR: the encoder each client received at round start
 
     # ----- one client, pure: the function both paths call -----
     def _client_loss(self, params, batch, ref):
@@ -108,9 +109,14 @@ class Simulator:
         params = self.params if params is None else params
         return {n[len("encoder."):]: t for n, t in params.items() if n.startswith("encoder.")}
 
+    def begin_round(self) -> None:
+        """Freeze what every client holds now as MAR's alignment reference (no-op otherwise)."""
+        if self._uses_ref:
+            self.reference = {n: t.clone() for n, t in self.encoder_params().items()}
+
     def local_step(self) -> torch.Tensor:
         """One optimizer step on every client; returns per-client losses `[K]`."""
-        ref = self._ref if self._uses_ref else None
+        ref = self.reference if self._uses_ref else None
         grads, losses = self._all_grads(self.params, self.sample_batch(), ref)
         self.opt.step(self.params, grads)
         return losses.detach()
@@ -138,8 +144,7 @@ class Simulator:
         "seconds"}` after each aggregation. Returns early (no yield) if `stop` is set."""
         t0 = time.perf_counter()
         while self.round < self.cfg.rounds:
-            if self._uses_ref:  # MAR's reference: what this client received at round start
-                self._ref = {n: t.clone() for n, t in self.encoder_params().items()}
+            self.begin_round()
             losses = []
             for _ in range(self.cfg.local_steps):
                 if stop is not None and stop.is_set():
