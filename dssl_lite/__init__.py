@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 # Imported lazily (PEP 562) so that `dssl-lite --help` and config errors answer without torch.
 _EXPORTS = {"Config": "config", "ConfigError": "config", "PRESETS": "config", "from_dict": "config",
             "preset": "config", "run": "experiment", "train": "experiment", "Result": "results",
-            "Simulator": "simulator", "Stopped": "simulator"}
+            "Simulator": "simulator", "Stopped": "simulator",
+            "Diverged": "simulator"}
 __all__ = [*_EXPORTS, "__version__"]
 
 

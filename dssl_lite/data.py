@@ -121,8 +121,10 @@ def load_cifar(name: str, image_size: int, root: Path = DEFAULT_ROOT, download: 
         tr = cls(str(root), train=True, download=download)
         te = cls(str(root), train=False, download=download)
     except RuntimeError as e:
-        raise FileNotFoundError(f"{name} not found under {root}; run `dssl-lite data {name}` online "
-                                f"or copy the extracted archive there ({e})") from None
+        folder = cls.base_folder  # cifar-10-batches-py / cifar-100-python
+        raise FileNotFoundError(f"dataset: {name} not found: put the extracted archive at "
+                                f"{Path(root) / folder}/ or run `dssl-lite data {name}` online "
+                                f"(torchvision: {e})") from None
     return _finish(name, *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
 
 

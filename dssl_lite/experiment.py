@@ -13,7 +13,7 @@ from typing import Callable, Optional
 from .config import Config
 from .evaluate import evaluate
 from .results import Result
-from .simulator import Simulator, Stopped
+from .simulator import Diverged, Simulator, Stopped
 
 OnRound = Callable[[str, dict], None]  # (phase: "iid" | "non_iid", record) -> None
 
@@ -22,13 +22,18 @@ _IID_CACHE: dict[str, tuple[dict, list]] = {}
 
 def train(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optional[OnRound] = None,
           phase: str = "non_iid", dataset=None) -> tuple[dict, list, Simulator]:
-    """Train one config to the end; -> (metrics, history, simulator). Raises `Stopped`."""
+    """Train one config to the end; -> (metrics, history, simulator). Raises `Stopped`, or
+    `Diverged` carrying the rounds finished before the loss became NaN."""
     sim = Simulator(cfg, dataset)
     history = []
-    for rec in sim.rounds(stop):
-        history.append(rec)
-        if on_round:
-            on_round(phase, rec)
+    try:
+        for rec in sim.rounds(stop):
+            history.append(rec)
+            if on_round:
+                on_round(phase, rec)
+    except Diverged as e:
+        e.history, e.phase = history, phase
+        raise
     if sim.round < cfg.rounds:
         raise Stopped(f"stopped at round {sim.round} of {cfg.rounds}")
     metrics = {**evaluate(sim), **sim.summary()}

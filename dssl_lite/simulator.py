@@ -20,7 +20,7 @@ import torch
 from torch.func import functional_call, grad_and_value, vmap
 
 from . import data as data_mod
-from .config import Config
+from .config import Config, ConfigError
 from .objectives import create_objective
 from .optim import StackedAdamW
 from .partition import heterogeneity, label_histogram, partition
@@ -31,13 +31,23 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from .config import ConfigError
         raise ConfigError("device", "cuda requested but torch sees no GPU; allowed here: auto, cpu")
     return torch.device(name)
 
 
 class Stopped(Exception):
     """Raised by `experiment.run` when the stop event was set; nothing finished is lost."""
+
+
+class Diverged(FloatingPointError):
+    """The loss became NaN/inf. Names the field to change (`lr`); `history` keeps the rounds
+    finished before it (filled in by `experiment.train`)."""
+
+    field = "lr"
+
+    def __init__(self, message: str, history: Optional[list] = None):
+        super().__init__(message)
+        self.history = history or []
 
 
 class Simulator:
@@ -54,7 +64,14 @@ class Simulator:
         ds = dataset if dataset is not None else data_mod.load(cfg.dataset, cfg.image_size)
         self.data = ds.to(self.device)
         labels = ds.train_y.cpu().numpy()
-        self.parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
+        if cfg.clients * cfg.min_client_size > len(labels):
+            raise ConfigError("clients", f"got {cfg.clients}; allowed: 2 to {len(labels) // cfg.min_client_size} "
+                              f"for {cfg.dataset} ({len(labels)} training images, min_client_size "
+                              f"{cfg.min_client_size})")
+        try:
+            self.parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
+        except ValueError as e:  # no Dirichlet draw met the minimum size
+            raise ConfigError("min_client_size", str(e).split(": ", 1)[-1]) from None
         self.sizes = np.array([len(p) for p in self.parts])
         self.histogram = label_histogram(labels, self.parts, ds.num_classes)
         self.adjacency, w = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, self.sizes,
@@ -154,7 +171,7 @@ class Simulator:
             self.round += 1
             client_loss = torch.stack(losses).mean(0).cpu()
             if not torch.isfinite(client_loss).all():
-                raise FloatingPointError(f"lr: loss became {client_loss.mean().item()} at round "
+                raise Diverged(f"lr: loss became {client_loss.mean().item()} at round "
                                          f"{self.round}; lower lr (now {self.cfg.lr})")
             yield {"round": self.round, "loss": float(client_loss.mean()),
                    "client_loss": [round(float(v), 6) for v in client_loss],

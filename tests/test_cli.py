@@ -18,10 +18,20 @@ def test_run_json_contract(capsys):
 @pytest.mark.parametrize("args,needle", [
     (["run", "--alpha", "-1"], "alpha"), (["run", "--topology", "star"], "topology"),
     (["run", "--preset", "huge"], "preset"), (["run", "--set", "nope=1"], "nope"),
-    (["run", "--clients", "many"], "clients"),
+    (["run", "--clients", "many"], "clients"), (["run", "--alpha", "0"], "alpha"),
+    (["run", "--alpha", "nan"], "alpha"), (["run", "--alpha", "lots"], "alpha"),
+    (["run", "--clients", "1"], "clients"), (["run", "--dataset", "digits", "--clients", "500"], "clients"),
+    (["run", "--topology", "regular", "--clients", "8", "--degree", "9"], "degree"),
+    (["run", "--topology", "regular", "--clients", "5", "--degree", "3"], "degree"),
+    (["run", "--objective", "byol"], "objective"), (["run", "--model", "vgg"], "model"),
+    (["run", "--dataset", "imagenet"], "dataset"), (["run", "--seed", "-1"], "seed"),
+    (["run", "--rounds", "0"], "rounds"), (["run", "--set", "mask_ratio=1.0"], "mask_ratio"),
+    (["run", "--set", "mask_ratio=0"], "mask_ratio"),
+    (["run", "--dataset", "cifar10", "--set", "image_size=32"], "cifar-10-batches-py"),
 ])
-def test_bad_input_exits_2_with_one_line(args, needle):
-    p = subprocess.run([sys.executable, "-m", "dssl_lite.cli", *args], capture_output=True, text=True)
+def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
+    p = subprocess.run([sys.executable, "-m", "dssl_lite.cli", *args], capture_output=True, text=True,
+                       cwd=tmp_path)  # cwd: no data/ folder, so CIFAR is missing
     assert p.returncode == 2
     assert needle in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
@@ -31,3 +41,24 @@ def test_bench_json_keys(capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out["vectorized_vs_sequential"]) == {"2", "3"}
     assert out["matmul_gflops"] > 0 and out["achieved_fraction"] > 0
+
+
+def test_nan_loss_stops_with_a_message_and_keeps_finished_rounds(capsys, monkeypatch, tmp_path):
+    import torch
+
+    from dssl_lite.simulator import Simulator
+
+    real_step = Simulator.local_step
+
+    def step(self):  # round 3 diverges, as too large an lr would
+        losses = real_step(self)
+        return losses * float("nan") if self.round == 2 else losses
+
+    monkeypatch.setattr(Simulator, "local_step", step)
+    out = tmp_path / "r.json"
+    assert main(["run", "--preset", "tiny", "--set", "rounds=4", "--json", "--out", str(out)]) == 1
+    cap = capsys.readouterr()
+    done = json.loads(cap.out)
+    assert [h["round"] for h in done["history"]] == [1, 2] and "lr" in done["error"]
+    assert json.loads(out.read_text())["history"] == done["history"]
+    assert "lr" in cap.err and "Traceback" not in cap.err and torch.isfinite(torch.tensor(done["history"][-1]["loss"]))
