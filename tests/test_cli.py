@@ -15,6 +15,20 @@ def test_run_json_contract(capsys):
     assert out["config"]["alpha"] == 0.1 and out["history"][0]["round"] == 1
 
 
+def test_same_seed_twice_gives_identical_json_numbers(capsys):
+    from dssl_lite import experiment
+
+    def numbers():
+        experiment._IID_CACHE.clear()  # the IID baseline is trained again, not read from the cache
+        assert main(["run", "--preset", "tiny", "--topology", "ring", "--seed", "3", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        drop_time = lambda hs: [{k: v for k, v in h.items() if k != "seconds"} for h in hs]
+        return ({k: v for k, v in out.items() if k not in ("seconds", "history", "iid_history", "versions")},
+                drop_time(out["history"]), drop_time(out["iid_history"]))
+
+    assert numbers() == numbers()
+
+
 @pytest.mark.parametrize("args,needle", [
     (["run", "--alpha", "-1"], "alpha"), (["run", "--topology", "star"], "topology"),
     (["run", "--preset", "huge"], "preset"), (["run", "--set", "nope=1"], "nope"),

@@ -63,14 +63,23 @@ def test_fedavg_makes_clients_equal_and_gossip_keeps_mean():
         assert torch.allclose(p, p[:1].expand_as(p), atol=1e-6)
     assert hist[-1]["consensus_distance"] < 1e-10
     sim = Simulator(preset("tiny", topology="ring", clients=6))
-    before = {n: p.clone() for n, p in sim.params.items()}
     for p in sim.params.values():  # make clients differ, then one gossip step
         p.add_(torch.randn_like(p))
     means = {n: p.mean(0) for n, p in sim.params.items()}
     sim.aggregate()
     for n, p in sim.params.items():
         torch.testing.assert_close(p.mean(0), means[n], rtol=1e-5, atol=1e-5)
-    assert before  # silence unused
+
+
+@pytest.mark.parametrize("topology", ["fl", "ring"])
+def test_averaging_identical_clients_gives_that_client(topology):
+    sim = Simulator(preset("tiny", topology=topology, clients=5, alpha=0.1))  # unequal sizes
+    one = {n: torch.randn_like(p[0]) for n, p in sim.params.items()}
+    for n, p in sim.params.items():
+        p.copy_(one[n].expand_as(p))
+    sim.aggregate()
+    for n, p in sim.params.items():
+        torch.testing.assert_close(p, one[n].expand_as(p), rtol=0, atol=1e-6)
 
 
 def test_training_lowers_mim_loss():
