@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
   --dataset mnist5k --out docs/fidelity/mnist5k-all > /dev/null
 .venv/bin/dssl-lite reproduce --merge docs/fidelity/patches,docs/fidelity/patches-seed1,docs/fidelity/patches-seed2,docs/fidelity/patches-seeds34 \
   --dataset patches --out docs/fidelity/patches-all > /dev/null
-echo "docs/fidelity/mnist5k-all/report.md docs/fidelity/patches-all/report.md"
+.venv/bin/dssl-lite reproduce --merge docs/fidelity/mnist5k-finding2,docs/fidelity/mnist5k-finding2-seeds234 \
+  --dataset mnist5k --out docs/fidelity/mnist5k-finding2-all > /dev/null
+echo "docs/fidelity/mnist5k-finding2-all/report.md docs/fidelity/mnist5k-all/report.md docs/fidelity/patches-all/report.md"
