@@ -288,6 +288,11 @@ NOTEBOOKS["03_mim_vs_cl"] = [
     model, rounds), where accuracy is a frozen-feature probe of the global FL model. Robustness 1
     means no loss from non-IID data. Note that robustness is a *ratio*: CL can have the higher
     absolute accuracy and still the lower robustness.
+
+    **Which preset.** The default, `teach-mim-vs-cl` (12 x 5 local steps), is short: on the
+    embedded MNIST the encoders barely leave the random-encoder floor, so every ratio sits near 1.
+    `-p preset teach-long` trains 600 local steps (minutes per run on 2 cores), long enough for
+    both objectives to clear the floor; `docs/fidelity.md` has what five seeds of each gave.
     """),
     params("""
     preset: str = "teach-mim-vs-cl"          # engine preset (clients, rounds, model); see dssl_lite.config.PRESETS
