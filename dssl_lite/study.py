@@ -99,7 +99,8 @@ def verdict(holds: bool, claim: str) -> str:
     """One sentence: whether this run's numbers show `claim`, never a claim on the paper's word."""
     return (f"These numbers agree with the claim that {claim}." if holds else
             f"These numbers do not show that {claim}; at this scale the effect is absent or "
-            f"smaller than the noise here (longer training, e.g. preset teach-long, and more seeds would test it further).")
+            f"smaller than the noise here (longer training, e.g. preset teach-long, and more "
+            f"seeds would test it further).")
 
 
 def judge(cmp: dict, claim: str) -> str:
