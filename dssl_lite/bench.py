@@ -58,8 +58,23 @@ def step_flops(sim: Simulator) -> int:
     return fc.get_total_flops()
 
 
-def bench(clients=(10, 20, 100), steps: int = 5, objective: str = "mim", device: str = "auto") -> dict:
-    """-> {"vectorized_vs_sequential": {K: ratio}, "matmul_gflops", "achieved_fraction", "runs"}."""
+def live_seconds(objective: str = "mim", device: str = "auto") -> float:
+    """The `live` preset end to end, cold: dataset load, non-IID run, its IID baseline (not
+    cached) and both probes, as `dssl-lite run --preset live` does after Python has started."""
+    from . import data, experiment
+
+    data.load.cache_clear()
+    experiment._IID_CACHE.clear()
+    t = time.perf_counter()
+    experiment.run(preset("live", objective=objective, device=device))
+    return time.perf_counter() - t
+
+
+def bench(clients=(10, 20, 100), steps: int = 5, objective: str = "mim", device: str = "auto",
+          live: bool = True) -> dict:
+    """-> {"vectorized_vs_sequential": {K: ratio}, "matmul_gflops", "achieved_fraction", "runs",
+    "live_seconds"} (the last only with `live`; measured first, so it is cold)."""
+    live_s = live_seconds(objective, device) if live else None
     runs, fraction = {}, 0.0
     for k in clients:
         row = {}
@@ -81,4 +96,5 @@ def bench(clients=(10, 20, 100), steps: int = 5, objective: str = "mim", device:
         fraction = row["achieved_gflops"] / gflops
     return {"device": str(sim.device), "objective": objective, "steps": steps,
             "vectorized_vs_sequential": {k: r["ratio"] for k, r in runs.items()},
-            "matmul_gflops": gflops, "achieved_fraction": fraction, "runs": runs}
+            "matmul_gflops": gflops, "achieved_fraction": fraction, "runs": runs,
+            "live_seconds": live_s}
