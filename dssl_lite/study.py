@@ -118,6 +118,26 @@ def judge(cmp: dict, claim: str) -> str:
             f"alone does not establish it.")
 
 
+FLOOR_MARGIN = 0.02  # accuracy within this of the untrained encoder's counts as "at the floor"
+
+
+def floor_note(cfg: Config, seeds: Sequence[int], table: pd.DataFrame) -> tuple[float, str]:
+    """The random-encoder floor (untrained encoder, same probe and data, mean over `seeds`) and one
+    sentence comparing the lowest mean accuracy in `table` with it. A robustness ratio of two
+    accuracies at the floor measures nothing the objective learned, so the text says so."""
+    from .evaluate import random_encoder_accuracy
+
+    floor = float(np.mean([random_encoder_accuracy(cfg.replace(seed=s))["accuracy"] for s in seeds]))
+    low = float(table["accuracy_mean"].min())
+    text = (f" The untrained encoder's {cfg.probe} accuracy (the floor) is {floor:.3f}; the lowest "
+            f"mean accuracy here is {low:.3f}")
+    if low - floor < FLOOR_MARGIN:
+        return floor, text + (", within 0.02 of the floor or below it: those runs learned little that a "
+                              "random encoder lacks, so their robustness says little about the objective "
+                              "(train longer, e.g. preset teach-long).")
+    return floor, text + f", {low - floor:.3f} above it."
+
+
 def trend(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman rank correlation of y with x (nan when either is constant)."""
     rx, ry = pd.Series(list(x)).rank(), pd.Series(list(y)).rank()

@@ -338,11 +338,12 @@ NOTEBOOKS["03_mim_vs_cl"] = [
     cmp = study.compare(table, "objective", "mim", "cl", over="alpha")
     a0 = min(run_alphas)
     r = table[table.alpha == a0].set_index("objective")["robustness_mean"]
+    floor, floor_text = study.floor_note(configs[0], run_seeds, table)
     conclusion = (cmp["text"] + f" At alpha={a0}: MIM {r['mim']:.4f}, CL {r['cl']:.4f}. "
-                  + study.judge(cmp, "MIM is more robust to non-IID data than CL"))
+                  + study.judge(cmp, "MIM is more robust to non-IID data than CL") + floor_text)
     print(conclusion)
     metrics = {"mim_wins": cmp["wins"], "levels": cmp["levels"], "clear_wins": cmp["clear"],
-               **study.flat_metrics(table, ["objective", "alpha"])}
+               "floor": floor, **study.flat_metrics(table, ["objective", "alpha"])}
     """),
     code(SAVE.format(name="03_mim_vs_cl", runs=", runs")),
 ]
@@ -425,9 +426,12 @@ NOTEBOOKS["04_connectivity"] = [
                   + study.verdict(rho > 0, "DecL robustness rises with average connectivity") + " "
                   + ("(With only 2 degrees a rank correlation is +-1 by construction; use more degrees.) " if len(dec) < 3 else "")
                   + study.verdict(fl_ge == len(dec), "FL is no less robust than DecL"))
+    floor, floor_text = study.floor_note(fl, run_seeds, table)
+    conclusion += floor_text
     print(conclusion)
     metrics = {"spearman_degree_robustness": rho, "fl_at_least_decl": fl_ge, "decl_levels": len(dec),
-               "fl_robustness": flr.robustness_mean, **study.flat_metrics(table, ["topology", "degree"])}
+               "fl_robustness": flr.robustness_mean, "floor": floor,
+               **study.flat_metrics(table, ["topology", "degree"])}
     """),
     code(SAVE.format(name="04_connectivity", runs=", runs")),
 ]
@@ -491,11 +495,12 @@ NOTEBOOKS["05_mar"] = [
     code("""
     cmp = study.compare(table, "objective", "mar", "mim", over="setting")
     gains = {k: round(v, 4) for k, v in cmp["diff"].items()}
+    floor, floor_text = study.floor_note(configs[0], run_seeds, table)
     conclusion = (cmp["text"] + f" MAR minus MIM robustness per setting: {gains}. "
-                  + study.judge(cmp, "MAR improves on MIM"))
+                  + study.judge(cmp, "MAR improves on MIM") + floor_text)
     print(conclusion)
     metrics = {"mar_wins": cmp["wins"], "levels": cmp["levels"], "clear_wins": cmp["clear"],
-               **study.flat_metrics(table, ["objective", "topology", "alpha"])}
+               "floor": floor, **study.flat_metrics(table, ["objective", "topology", "alpha"])}
     """),
     code(SAVE.format(name="05_mar", runs=", runs")),
 ]

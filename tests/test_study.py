@@ -58,3 +58,15 @@ def test_trend_and_result_files(tmp_path):
     out = json.loads(path.read_text())
     assert out["conclusion"] == "text" and len(out["table"]) == 2
     assert (tmp_path / "summary.csv").read_text().startswith("objective,alpha")
+
+
+def test_floor_note_flags_accuracies_at_the_floor():
+    import pandas as pd
+
+    from dssl_lite import preset
+
+    cfg = preset("tiny")
+    floor, text = study.floor_note(cfg, [0], pd.DataFrame({"accuracy_mean": [0.99]}))
+    assert 0 < floor < 0.99 and "above it" in text and f"{floor:.3f}" in text
+    _, text = study.floor_note(cfg, [0], pd.DataFrame({"accuracy_mean": [floor + 0.01, 0.99]}))
+    assert "says little" in text
