@@ -118,6 +118,19 @@ def judge(cmp: dict, claim: str) -> str:
             f"alone does not establish it.")
 
 
+def judge_trend(rho: float, rise: float, spread: float, seeds: int, claim: str) -> str:
+    """The verdict on a rising trend: a positive rank correlation is only 'pointing the same way'
+    unless the rise from the lowest to the highest level also exceeds the seed spread there."""
+    if not rho > 0:
+        return verdict(False, claim)
+    if seeds >= 2 and rise > spread:
+        return verdict(True, claim)
+    why = ("there is one seed" if seeds < 2 else
+           f"the rise from the lowest to the highest level ({rise:.4f}) is within the seed spread ({spread:.4f})")
+    return (f"These numbers point the same way as the claim that {claim}, but {why}, so this run "
+            f"alone does not establish it.")
+
+
 FLOOR_MARGIN = 0.02  # accuracy within this of the untrained encoder's counts as "at the floor"
 
 

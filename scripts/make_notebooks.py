@@ -375,6 +375,7 @@ NOTEBOOKS["04_connectivity"] = [
     """),
     code("""
     import matplotlib.pyplot as plt
+    import numpy as np
 
     from dssl_lite import preset as make_preset
     from dssl_lite import study
@@ -423,7 +424,9 @@ NOTEBOOKS["04_connectivity"] = [
     conclusion = (f"In this run DecL robustness went from {lo.robustness_mean:.4f} at average degree {lo.average_degree_mean:.0f} "
                   f"to {hi.robustness_mean:.4f} at {hi.average_degree_mean:.0f} (Spearman rho over {len(dec)} degrees = {rho:.2f}). "
                   f"FL's robustness ({flr.robustness_mean:.4f}) was at least DecL's at {fl_ge} of {len(dec)} degrees. "
-                  + study.verdict(rho > 0, "DecL robustness rises with average connectivity") + " "
+                  + study.judge_trend(rho, hi.robustness_mean - lo.robustness_mean,
+                                      float(np.hypot(lo.robustness_std, hi.robustness_std)), len(run_seeds),
+                                      "DecL robustness rises with average connectivity") + " "
                   + ("(With only 2 degrees a rank correlation is +-1 by construction; use more degrees.) " if len(dec) < 3 else "")
                   + study.verdict(fl_ge == len(dec), "FL is no less robust than DecL"))
     floor, floor_text = study.floor_note(fl, run_seeds, table)

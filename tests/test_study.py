@@ -70,3 +70,10 @@ def test_floor_note_flags_accuracies_at_the_floor():
     assert 0 < floor < 0.99 and "above it" in text and f"{floor:.3f}" in text
     _, text = study.floor_note(cfg, [0], pd.DataFrame({"accuracy_mean": [floor + 0.01, 0.99]}))
     assert "says little" in text
+
+
+def test_judge_trend_needs_the_rise_beyond_the_spread():
+    assert "agree" in study.judge_trend(1.0, 0.05, 0.01, 3, "X")
+    assert "within the seed spread" in study.judge_trend(1.0, 0.007, 0.026, 3, "X")
+    assert "one seed" in study.judge_trend(1.0, 0.05, float("nan"), 1, "X")
+    assert "do not show" in study.judge_trend(-0.5, -0.01, 0.01, 3, "X")
