@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from .config import FIELD_NAMES, PRESETS, ConfigError, from_dict
 
@@ -65,24 +64,23 @@ def cmd_run(a) -> int:
         bars[phase].update(1)
         bars[phase].set_postfix(loss=f"{rec['loss']:.4f}")
 
+    from .results import write_json
     from .simulator import Diverged
 
     try:
         res = run(cfg, on_round=on_round)
     except Diverged as e:  # keep what finished: the rounds before the NaN, as JSON on stdout
-        for b in bars.values():
-            b.close()
         done = {"error": str(e), "phase": e.phase, "config": cfg.as_dict(), "history": e.history}
         if a.json:
             print(json.dumps(done))
         if a.out:
-            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(a.out).write_text(json.dumps(done, indent=1))
+            write_json(a.out, json.dumps(done, indent=1))
         print(f"dssl-lite: error: {e}; stopped, {len(e.history)} finished round(s) of the "
               f"{e.phase} run kept{' in ' + a.out if a.out else ''}", file=sys.stderr)
         return 1
-    for b in bars.values():
-        b.close()
+    finally:
+        for b in bars.values():
+            b.close()
     if a.out:
         res.save(a.out)
     if a.json:

@@ -40,6 +40,11 @@ def train(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optiona
     return metrics, history, sim
 
 
+def clear_iid_cache() -> None:
+    """Forget cached IID baselines (for cold timings and for tests that must retrain them)."""
+    _IID_CACHE.clear()
+
+
 def iid_baseline(cfg: Config, stop=None, on_round=None, dataset=None) -> tuple[dict, list]:
     """(metrics, history) of the same config with `alpha=None`, cached per config."""
     base = cfg.replace(alpha=None)

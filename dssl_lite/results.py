@@ -22,6 +22,16 @@ def versions() -> dict:
     return out
 
 
+def write_json(path, text: str) -> Path:
+    """Write atomically (temp file + rename), so a killed process never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
 @dataclass
 class Result:
     """One experiment: the non-IID run and its IID baseline (same config, `alpha=None`).
@@ -62,12 +72,7 @@ class Result:
 
     def save(self, path) -> Path:
         """Write atomically (temp file + rename), so a killed process never leaves half a file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json(indent=1))
-        tmp.replace(path)
-        return path
+        return write_json(path, self.to_json(indent=1))
 
     @classmethod
     def from_dict(cls, d: dict) -> "Result":

@@ -40,14 +40,15 @@ class Stopped(Exception):
 
 
 class Diverged(FloatingPointError):
-    """The loss became NaN/inf. Names the field to change (`lr`); `history` keeps the rounds
-    finished before it (filled in by `experiment.train`)."""
+    """The loss became NaN/inf. Names the field to change (`lr`); `experiment.train` fills in
+    `history` (the rounds finished before it) and `phase` ("non_iid" or "iid")."""
 
     field = "lr"
 
-    def __init__(self, message: str, history: Optional[list] = None):
+    def __init__(self, message: str):
         super().__init__(message)
-        self.history = history or []
+        self.history: list = []
+        self.phase: Optional[str] = None
 
 
 class Simulator:
@@ -70,8 +71,9 @@ class Simulator:
                               f"{cfg.min_client_size})")
         try:
             self.parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
-        except ValueError as e:  # no Dirichlet draw met the minimum size
-            raise ConfigError("min_client_size", str(e).split(": ", 1)[-1]) from None
+        except ValueError as e:  # partition's errors read "field: message"
+            field, _, message = str(e).partition(": ")
+            raise ConfigError(field, message) from None
         self.sizes = np.array([len(p) for p in self.parts])
         self.histogram = label_histogram(labels, self.parts, ds.num_classes)
         self.adjacency, w = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, self.sizes,

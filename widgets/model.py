@@ -226,7 +226,7 @@ class ExplorerModel:
         except (FloatingPointError, ConfigError, ValueError) as e:
             # NaN loss names `lr`; the draft stays valid, so this is not `self.error`
             att.status, att.error = "error", str(e)
-            att.error_field = getattr(e, "field", None) or ("lr" if isinstance(e, FloatingPointError) else "")
+            att.error_field = getattr(e, "field", "")
             self._emit("failed", att)
         else:
             att.status = "finished"
