@@ -42,7 +42,6 @@ def peak_mb(device) -> float:
 
 def time_steps(sim: Simulator, steps: int) -> float:
     """Seconds per local step (all clients), after one warm-up step."""
-    sim.begin_round()
     sim.local_step()
     sync(sim.device)
     t = time.perf_counter()

@@ -1,29 +1,25 @@
 """One frozen, validated config that travels widget -> engine -> papermill -> saved results.
 
 Every field is a plain value, so a config round-trips through JSON, YAML and papermill
-parameters unchanged. Bad values raise `ConfigError`, which names the field and what is allowed.
+parameters unchanged. Bad values raise `ConfigError`, which names the field and what is allowed;
+the names a field may take (objectives, topologies, datasets, encoders) come from the registries.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Optional
 
-DATASETS = ("mnist5k", "digits", "synthetic", "patches", "fashion_mnist", "cifar10", "cifar100")
-TOPOLOGIES = ("fl", "ring", "regular", "erdos_renyi", "complete", "none")
-OBJECTIVES = ("mim", "cl", "mar", "simclr")
-MODELS = ("vit_tiny", "resnet_small")
+from .errors import ConfigError, short
+from .registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES
+
 PROBES = ("knn", "linear")
 DEVICES = ("auto", "cpu", "cuda")
-
-
-class ConfigError(ValueError):
-    """A config value is out of range; `field` names it so UIs can show the error in place."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
+SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("float32", "bfloat16")
+IID_WORDS = ("iid", "none", "inf", "+inf", ".inf", "infinity")  # alpha spellings that mean "no skew at all"
 
 
 @dataclass(frozen=True)
@@ -31,7 +27,7 @@ class Config:
     """Everything that decides a run. Same config + same seed -> same numbers on CPU."""
 
     # data and partition
-    dataset: str = "mnist5k"            # embedded real images; see data.py
+    dataset: str = "mnist5k"            # a registered dataset; see data.py
     image_size: int = 16                # pixels; images are resized once on load
     clients: int = 10                   # K
     alpha: Optional[float] = 0.1        # Dirichlet concentration; None = IID equal split
@@ -40,6 +36,7 @@ class Config:
     topology: str = "fl"                # fl = FedAvg server; others = DecL gossip graphs; none = no talk
     degree: int = 2                     # node degree (regular) / expected degree (erdos_renyi)
     gossip_steps: int = 1               # mixing steps per round (DecL)
+    participation: float = 1.0          # FL: fraction of clients sampled each round
     # model and objective
     objective: str = "mim"
     model: str = "vit_tiny"
@@ -48,12 +45,14 @@ class Config:
     heads: int = 4
     patch_size: int = 4
     mask_ratio: float = 0.75            # MIM / MAR
-    mar_weight: float = 1.0             # weight of the MMD^2 alignment term (MAR)
+    mar_weight: float = 0.1             # MAR: alignment weight (mar: its annealed start value)
     # optimisation
     rounds: int = 30
     local_steps: int = 20
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 1e-3                    # peak learning rate (AdamW)
+    lr_schedule: str = "constant"       # constant | cosine (decay to 0 over all local steps)
+    warmup_steps: int = 0               # linear warm-up, in local steps
     weight_decay: float = 0.05
     # evaluation
     probe: str = "knn"                  # which probe gives the headline accuracy
@@ -62,6 +61,7 @@ class Config:
     # execution
     seed: int = 0
     device: str = "auto"
+    precision: str = "float32"          # bfloat16 = autocast in the local step
     vectorized: bool = True             # False = the per-client loop oracle (same numbers, slower)
     client_chunk: int = 0               # 0 = all clients in one vmap call; else chunk size
 
@@ -74,7 +74,7 @@ class Config:
 
     @property
     def is_federated(self) -> bool:
-        return self.topology == "fl"
+        return TOPOLOGIES.get(self.topology).obj.federated
 
     def replace(self, **changes: Any) -> "Config":
         """A validated copy with some fields changed (unknown names are rejected)."""
@@ -88,17 +88,26 @@ class Config:
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Config))
+# Fields that may differ between runs stacked on one client axis (see simulator.py).
+STACKABLE = ("alpha", "seed", "min_client_size", "topology", "degree", "gossip_steps")
+
+
+def stack_key(c: Config) -> str:
+    """Runs with equal keys can be trained together in one vmapped step."""
+    d = {k: v for k, v in c.as_dict().items() if k not in STACKABLE}
+    d["federated"] = c.is_federated
+    return json.dumps(d, sort_keys=True)
 
 
 def _choice(name, value, allowed):
-    if value not in allowed:
-        raise ConfigError(name, f"got {value!r}; allowed: {', '.join(map(str, allowed))}")
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(name, f"got {short(value)}; allowed: {', '.join(map(str, allowed))}")
 
 
 def _int_range(name, value, lo, hi=None):
     if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
         rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-        raise ConfigError(name, f"got {value!r}; allowed: {rng}")
+        raise ConfigError(name, f"got {short(value)}; allowed: {rng}")
 
 
 def _float_range(name, value, lo, hi, lo_open=False):
@@ -106,24 +115,30 @@ def _float_range(name, value, lo, hi, lo_open=False):
     ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
     if not ok:
         bracket = "(" if lo_open else "["
-        raise ConfigError(name, f"got {value!r}; allowed: a number in {bracket}{lo}, {hi}]")
+        raise ConfigError(name, f"got {short(value)}; allowed: a number in {bracket}{lo}, {hi}]")
 
 
 def validate(c: Config) -> None:
-    """Raise ConfigError naming the first bad field."""
-    _choice("dataset", c.dataset, DATASETS)
+    """Raise ConfigError naming the first bad field. Everything that can be known before any work
+    starts is checked here, graph feasibility included."""
+    _choice("dataset", c.dataset, DATASETS.names())
     _int_range("image_size", c.image_size, 8, 64)
-    _int_range("clients", c.clients, 2, 1000)
+    _int_range("clients", c.clients, 2, 100000)
     if c.alpha is not None:
         _float_range("alpha", c.alpha, 0.0, 1e4, lo_open=True)
-    _int_range("min_client_size", c.min_client_size, 1)
-    _choice("topology", c.topology, TOPOLOGIES)
-    _int_range("degree", c.degree, 1, max(1, c.clients - 1) if c.topology in ("regular", "erdos_renyi") else None)
-    if c.topology == "regular" and (c.clients * c.degree) % 2:
-        raise ConfigError("degree", f"a {c.degree}-regular graph on {c.clients} clients needs clients*degree even")
+    _int_range("min_client_size", c.min_client_size, 1, 100000)
+    _choice("topology", c.topology, TOPOLOGIES.names())
+    graph = TOPOLOGIES.get(c.topology).obj
+    _int_range("degree", c.degree, 1)
+    if graph.uses_degree and (why := graph.check(c.clients, c.degree)):
+        raise ConfigError("degree", why)
     _int_range("gossip_steps", c.gossip_steps, 1, 100)
-    _choice("objective", c.objective, OBJECTIVES)
-    _choice("model", c.model, MODELS)
+    _float_range("participation", c.participation, 0.0, 1.0, lo_open=True)
+    if c.participation < 1 and not graph.federated:
+        raise ConfigError("participation", f"got {c.participation}; allowed: 1 unless topology is fl "
+                          "(gossip clients all take part)")
+    _choice("objective", c.objective, OBJECTIVES.names())
+    _choice("model", c.model, ENCODERS.names())
     _int_range("width", c.width, 8, 1024)
     _int_range("depth", c.depth, 1, 24)
     _int_range("heads", c.heads, 1, 32)
@@ -132,38 +147,49 @@ def validate(c: Config) -> None:
     _int_range("patch_size", c.patch_size, 1, 16)
     if c.image_size % c.patch_size:
         raise ConfigError("patch_size", f"must divide image_size {c.image_size}; got {c.patch_size}")
+    if ENCODERS.get(c.model).meta.get("power_of_two_patch") and c.patch_size & (c.patch_size - 1):
+        raise ConfigError("patch_size", f"{c.model} needs a power of two; got {c.patch_size}")
     _float_range("mask_ratio", c.mask_ratio, 0.0, 0.95, lo_open=True)
     _float_range("mar_weight", c.mar_weight, 0.0, 1e4)
     _int_range("rounds", c.rounds, 1, 100000)
     _int_range("local_steps", c.local_steps, 1, 100000)
     _int_range("batch_size", c.batch_size, 4, 4096)
     _float_range("lr", c.lr, 0.0, 10.0, lo_open=True)
+    _choice("lr_schedule", c.lr_schedule, SCHEDULES)
+    _int_range("warmup_steps", c.warmup_steps, 0, c.rounds * c.local_steps)
     _float_range("weight_decay", c.weight_decay, 0.0, 10.0)
     _choice("probe", c.probe, PROBES)
     _int_range("knn_k", c.knn_k, 1, 1000)
     _int_range("eval_every", c.eval_every, 0)
     _int_range("seed", c.seed, 0, 2**31 - 1)
     _choice("device", c.device, DEVICES)
+    _choice("precision", c.precision, PRECISIONS)
     if not isinstance(c.vectorized, bool):
-        raise ConfigError("vectorized", f"got {c.vectorized!r}; allowed: true, false")
+        raise ConfigError("vectorized", f"got {short(c.vectorized)}; allowed: true, false")
     _int_range("client_chunk", c.client_chunk, 0)
 
 
 def _coerce(name: str, value: Any) -> Any:
-    """Accept the spellings a CLI, YAML file or widget produce ("iid", "0.1", 3.0 for 3)."""
+    """Accept the spellings a CLI, YAML file or widget produce ("iid", "0.1", 3.0 for 3), and no
+    others: a boolean is never a number, and infinity means IID wherever it comes from."""
     if name == "alpha":
-        if value is None or (isinstance(value, str) and value.lower() in ("iid", "none", "inf")):
+        if value is None or (isinstance(value, str) and value.strip().lower() in IID_WORDS):
             return None
+        if isinstance(value, bool):
+            raise ConfigError("alpha", f"got {value!r}; allowed: a number > 0 or 'iid'")
         try:
-            return float(value)
+            value = float(value)
         except (TypeError, ValueError):
-            raise ConfigError("alpha", f"got {value!r}; allowed: a number > 0 or 'iid'") from None
+            raise ConfigError("alpha", f"got {short(value)}; allowed: a number > 0 or 'iid'") from None
+        return None if math.isinf(value) and value > 0 else value
     default = Config.__dataclass_fields__[name].default
     if isinstance(default, bool):
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
             return value.lower() in ("true", "1")
         return value
-    if isinstance(default, int) and not isinstance(value, bool):
+    if isinstance(value, bool):  # True is an int to Python, not to us
+        return value
+    if isinstance(default, int):
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, str):
@@ -171,7 +197,7 @@ def _coerce(name: str, value: Any) -> Any:
                 return int(value)
             except ValueError:
                 return value
-    if isinstance(default, float) and isinstance(value, (int, str)) and not isinstance(value, bool):
+    if isinstance(default, float) and isinstance(value, (int, str)):
         try:
             return float(value)
         except ValueError:
@@ -179,11 +205,13 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
-def from_dict(d: dict, base: Optional[Config] = None) -> Config:
+def from_dict(d: Any, base: Optional[Config] = None) -> Config:
     """Build a Config from plain values on top of `base` (defaults); unknown keys are an error."""
+    if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
+        raise ConfigError("config", f"got {short(d)}; allowed: a mapping of field names to values")
     unknown = sorted(set(d) - set(FIELD_NAMES))
     if unknown:
-        raise ConfigError(unknown[0], f"unknown field; allowed: {', '.join(FIELD_NAMES)}")
+        raise ConfigError(short(unknown[0]).strip("'"), f"unknown field; allowed: {', '.join(FIELD_NAMES)}")
     values = (base or Config()).as_dict()
     values.update({k: _coerce(k, v) for k, v in d.items()})
     return Config(**values)
@@ -195,11 +223,11 @@ PRESETS: dict[str, dict] = {
     "default": {},
     "live": dict(rounds=8, local_steps=5, clients=8, eval_every=0),
     "tiny": dict(rounds=2, local_steps=2, clients=4, batch_size=8, width=32, depth=1, heads=2),
-    # Teaching presets, one per finding, chosen by measurement (docs/fidelity.md): one run
-    # (non-IID + IID baseline) stays under 2 minutes on 2 CPU cores. 16 clients (250 images each,
-    # ~1-3 classes at alpha 0.1) cost little more than 4: a vmapped step is overhead-bound. The
-    # linear probe, because at this training length MIM's kNN accuracy sits at the random floor.
-    # 1, 3 and 4 share every value but the objective, so `reproduce` trains their MIM/CL runs once.
+    # Teaching presets, one per finding: one run (non-IID + IID baseline) stays under 2 minutes on
+    # 2 CPU cores. 16 clients (250 images each, ~1-3 classes at alpha 0.1) cost little more than
+    # 4: a vmapped step is overhead-bound. The linear probe, because at this training length
+    # MIM's kNN accuracy sits at the random floor. 1, 3 and 4 share every value but the objective,
+    # so `reproduce` trains their MIM/CL runs once.
     "teach-mim-vs-cl": dict(clients=16, alpha=0.1, rounds=12, local_steps=5, lr=2e-3, probe="linear"),
     "teach-connectivity": dict(clients=16, alpha=0.1, rounds=12, local_steps=5, lr=2e-3, probe="linear",
                                topology="ring"),
@@ -207,9 +235,8 @@ PRESETS: dict[str, dict] = {
                       objective="mar"),
     "teach-features": dict(clients=16, alpha=0.1, rounds=12, local_steps=5, lr=2e-3, probe="linear",
                            objective="cl"),
-    # Long enough for every arm to clear the random-encoder floor (600 local steps, the length
-    # PROBES.md found necessary): kNN MIM .76 / CL .69 vs floor .62 on mnist5k. Minutes, not
-    # seconds: one MIM run ~1.5 min, one CL run ~4.5 min on one CPU core (docs/fidelity.md).
+    # Long enough for every arm to clear the random-encoder floor (600 local steps): minutes, not
+    # seconds (docs/fidelity.md has the measured times).
     "teach-long": dict(clients=10, alpha=0.1, rounds=60, local_steps=10, lr=1e-3, probe="knn"),
     "paper": dict(dataset="cifar10", image_size=32, clients=20, topology="regular", degree=10,
                   alpha=0.1, model="vit_tiny", width=192, depth=12, heads=3, patch_size=4,
@@ -229,5 +256,5 @@ PRESETS.update({
 def preset(name: str, **overrides: Any) -> Config:
     """A named preset with optional overrides, validated."""
     if name not in PRESETS:
-        raise ConfigError("preset", f"got {name!r}; allowed: {', '.join(PRESETS)}")
+        raise ConfigError("preset", f"got {short(name)}; allowed: {', '.join(PRESETS)}")
     return from_dict({**PRESETS[name], **overrides})

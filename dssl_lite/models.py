@@ -14,7 +14,10 @@ import torch.nn as nn
 from timm.models.resnet import BasicBlock, ResNet
 from timm.models.vision_transformer import VisionTransformer
 
+from .registry import ENCODERS
 
+
+@ENCODERS.register("vit_tiny", "timm ViT, no class token, mean-pooled (MAE drops masked patches)")
 class ViTEncoder(nn.Module):
     """timm's VisionTransformer without class token, mean-pooled, MAE-ready."""
 
@@ -46,12 +49,15 @@ def _group_norm(channels: int, **kw) -> nn.Module:
     return nn.GroupNorm(min(8, channels), channels, **kw)
 
 
+@ENCODERS.register("resnet_small", "timm CIFAR-style ResNet with GroupNorm (MIM masks pixels, SimMIM-style)",
+                   power_of_two_patch=True)
 class ResNetEncoder(nn.Module):
     """A CIFAR-style timm ResNet (3x3 stem, no max-pool), GroupNorm, stride = patch_size."""
 
     masks_tokens = False  # a CNN cannot drop patches; MIM masks pixels instead (SimMIM-style)
 
-    def __init__(self, image_size: int, patch_size: int, in_chans: int, width: int):
+    def __init__(self, image_size: int, patch_size: int, in_chans: int, width: int, depth: int = 0,
+                 heads: int = 0):  # depth/heads: ViT fields, unused here
         super().__init__()
         stages = max(1, patch_size.bit_length())  # stride 1, then 2 per extra stage -> patch_size
         if 2 ** (stages - 1) != patch_size:
@@ -90,9 +96,5 @@ def no_fused_attention(module: nn.Module) -> nn.Module:
 
 def create_encoder(name: str, image_size: int, in_chans: int, width: int = 64, depth: int = 2,
                    heads: int = 4, patch_size: int = 4) -> nn.Module:
-    """`vit_tiny` or `resnet_small`, e.g. `create_encoder("vit_tiny", 16, 1)`."""
-    if name == "vit_tiny":
-        return ViTEncoder(image_size, patch_size, in_chans, width, depth, heads)
-    if name == "resnet_small":
-        return ResNetEncoder(image_size, patch_size, in_chans, width)
-    raise ValueError(f"model: got {name!r}; allowed: vit_tiny, resnet_small")
+    """A registered encoder by name, e.g. `create_encoder("vit_tiny", 16, 1)`."""
+    return ENCODERS.get(name).obj(image_size, patch_size, in_chans, width, depth, heads)

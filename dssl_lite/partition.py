@@ -8,6 +8,8 @@ from typing import Optional
 
 import numpy as np
 
+from .errors import ConfigError
+
 
 def iid_partition(n: int, clients: int, rng: np.random.Generator) -> list[np.ndarray]:
     """A uniform random split into `clients` parts of (almost) equal size."""
@@ -23,7 +25,8 @@ def dirichlet_partition(labels: np.ndarray, clients: int, alpha: float, rng: np.
     """
     labels = np.asarray(labels)
     if clients * min_size > len(labels):
-        raise ValueError(f"min_client_size: {clients} clients x {min_size} > {len(labels)} samples")
+        field = "min_client_size" if 2 * min_size > len(labels) else "clients"
+        raise ConfigError(field, f"{clients} clients x min_client_size {min_size} > {len(labels)} samples")
     for _ in range(max_tries):
         parts = [[] for _ in range(clients)]
         for c in np.unique(labels):
@@ -35,8 +38,9 @@ def dirichlet_partition(labels: np.ndarray, clients: int, alpha: float, rng: np.
         parts = [np.sort(np.concatenate(p)) for p in parts]
         if min(len(p) for p in parts) >= min_size:
             return parts
-    raise ValueError(f"min_client_size: no Dirichlet(alpha={alpha}) draw in {max_tries} tries gave every "
-                     f"client >= {min_size} samples; lower it or raise alpha")
+    raise ConfigError("min_client_size", f"no Dirichlet(alpha={alpha}) draw in {max_tries} tries gave "
+                      f"every one of {clients} clients >= {min_size} samples; lower it, raise alpha "
+                      f"or use fewer clients")
 
 
 def partition(labels: np.ndarray, clients: int, alpha: Optional[float], seed: int,

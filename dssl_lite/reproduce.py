@@ -128,7 +128,7 @@ def local_drift(sim, n_points: int = 500, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
     x = sim.data.test_x[torch.randperm(len(sim.data.test_x), generator=g)[:n_points].to(sim.device)]
     ref = _features(sim, sim.global_params(), x)
-    stacked = local_update(sim) if sim.cfg.topology == "fl" else sim.params
+    stacked = local_update(sim) if sim.federated else sim.params
     ckas, mmds = [], []
     for k in range(sim.cfg.clients):
         f = _features(sim, {n: t[k] for n, t in stacked.items()}, x)

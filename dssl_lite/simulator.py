@@ -1,30 +1,42 @@
-"""The multi-client simulator: every client's parameters stacked `[K, ...]`, stepped together.
+"""The multi-client simulator: every client of every stacked run, stepped together.
 
-One local step for all K clients is one call of `vmap(grad_and_value(functional_call(model)))`
-over per-client batches `[K, B, ...]` gathered from a device-resident dataset. Aggregation is a
-tensor op: `theta <- W @ theta` over the client axis (FL: every row of W is the data-size
-weighting; DecL: a Metropolis gossip matrix). `vectorized=False` runs the same functions in a
-plain loop over clients: the oracle the tests compare against and `bench` times.
+Client parameters live stacked `[N, ...]`, N = runs x clients: one or more runs that share a model
+and a schedule (seeds, alphas, their IID baselines, graphs) sit side by side on one axis. One local
+step for all of them is one call of `vmap(grad_and_value(functional_call(objective)))` over
+per-client batches `[N, B, ...]` gathered from a device-resident dataset. Aggregation is a tensor op
+per run: FL averages the round's participants (weighted by data size) and hands the result to every
+client; DecL applies the run's gossip matrix, `theta <- W @ theta`. `vectorized=False` runs the same
+functions in a plain loop over clients: the oracle the tests compare against and `bench` times.
 
-The simulator yields one record per round and never prints; pass a `threading.Event` to stop it
-between local steps.
+The simulator owns all per-client state: parameters, optimizer moments, the objective's state (for
+example BYOL's EMA target) and every run's random generators. `snapshot()` / `restore()` (or
+`scratch()`) let evaluation and feature pictures try things and put everything back.
+
+Optimizer semantics: an FL client receives the global model each round and starts a fresh AdamW
+(as FedAvg clients do); a DecL client keeps its model and its AdamW moments from round to round.
+A run's numbers do not depend on what it is stacked with (the tests check it).
 """
 from __future__ import annotations
 
+import contextlib
+import copy
+import math
 import threading
 import time
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch.func import functional_call, grad_and_value, vmap
 
 from . import data as data_mod
-from .config import Config, ConfigError
+from . import topology as topo
+from .config import Config, ConfigError, stack_key
 from .objectives import create_objective
-from .optim import StackedAdamW
 from .partition import heterogeneity, label_histogram, partition
-from .topology import average_degree, mixing_matrix, spectral_gap
+from .topology import average_degree, fedavg_weights, mixing_matrix, spectral_gap
+
+Params = dict[str, torch.Tensor]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -51,150 +63,334 @@ class Diverged(FloatingPointError):
         self.phase: Optional[str] = None
 
 
+class RunSetting:
+    """One stacked run's data split and graph: what the cheap views draw, before any training."""
+
+    def __init__(self, cfg: Config, labels: np.ndarray, num_classes: int):
+        if cfg.clients * cfg.min_client_size > len(labels):
+            if 2 * cfg.min_client_size > len(labels):
+                raise ConfigError("min_client_size", f"got {cfg.min_client_size}; allowed: 1 to "
+                                  f"{len(labels) // 2} for {cfg.dataset} ({len(labels)} training images)")
+            raise ConfigError("clients", f"got {cfg.clients}; allowed: 2 to {len(labels) // cfg.min_client_size} "
+                              f"for {cfg.dataset} ({len(labels)} training images, min_client_size "
+                              f"{cfg.min_client_size})")
+        self.cfg = cfg
+        self.parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
+        self.sizes = np.array([len(p) for p in self.parts])
+        self.histogram = label_histogram(labels, self.parts, num_classes)
+        self.adjacency, self.W = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, self.sizes,
+                                               cfg.seed, cfg.gossip_steps)
+
+    def summary(self) -> dict:
+        return {"heterogeneity": heterogeneity(self.histogram), "client_sizes": self.sizes.tolist(),
+                "spectral_gap": spectral_gap(self.W), "average_degree": average_degree(self.adjacency)}
+
+
 class Simulator:
-    """Set up data, partition, graph, model and optimizer for one config; `rounds()` trains.
+    """Set up data, partitions, graphs, model and optimizer for one config or a stack of configs
+    that share a model and schedule; `rounds()` trains them all together.
 
     Example:
         >>> sim = Simulator(preset("tiny"))
-        >>> for rec in sim.rounds(): print(rec["round"], rec["loss"])
+        >>> for recs in sim.rounds(): print(recs[0]["round"], recs[0]["loss"])
+        >>> both = Simulator([preset("tiny", seed=0), preset("tiny", seed=1)])  # 2 runs, one vmap
     """
 
-    def __init__(self, cfg: Config, dataset: Optional[data_mod.Dataset] = None):
-        self.cfg = cfg
+    def __init__(self, cfg: Union[Config, Sequence[Config]], dataset: Optional[data_mod.Dataset] = None):
+        self.runs: list[Config] = [cfg] if isinstance(cfg, Config) else list(cfg)
+        if not self.runs or len({stack_key(c) for c in self.runs}) > 1:
+            raise ConfigError("stack", "stacked runs must share everything but alpha, seed, "
+                              "min_client_size and the graph (and be all FL or all DecL)")
+        self.cfg = cfg = self.runs[0]
+        self.federated = topo.get(cfg.topology).federated
         self.device = resolve_device(cfg.device)
         ds = dataset if dataset is not None else data_mod.load(cfg.dataset, cfg.image_size)
         self.data = ds.to(self.device)
         labels = ds.train_y.cpu().numpy()
-        if cfg.clients * cfg.min_client_size > len(labels):
-            raise ConfigError("clients", f"got {cfg.clients}; allowed: 2 to {len(labels) // cfg.min_client_size} "
-                              f"for {cfg.dataset} ({len(labels)} training images, min_client_size "
-                              f"{cfg.min_client_size})")
-        try:
-            self.parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
-        except ValueError as e:  # partition's errors read "field: message"
-            field, _, message = str(e).partition(": ")
-            raise ConfigError(field, message) from None
-        self.sizes = np.array([len(p) for p in self.parts])
-        self.histogram = label_histogram(labels, self.parts, ds.num_classes)
-        self.adjacency, w = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, self.sizes,
-                                          cfg.seed, cfg.gossip_steps)
-        self.W = torch.tensor(w, dtype=torch.float32, device=self.device)
-        # padded per-client index table (K, max_n): row k holds client k's sample ids
-        self.index = torch.zeros(cfg.clients, int(self.sizes.max()), dtype=torch.long)
-        for k, p in enumerate(self.parts):
-            self.index[k, : len(p)] = torch.from_numpy(p)
-        self._sizes_t = torch.tensor(self.sizes, dtype=torch.float32)
+        self.settings = [RunSetting(c, labels, ds.num_classes) for c in self.runs]
+        R, K = len(self.runs), cfg.clients
+        self.N = R * K
+        # padded per-client index table (N, max_n): row r*K + k holds client k of run r's sample ids
+        sizes = np.concatenate([s.sizes for s in self.settings])
+        self.index = torch.zeros(self.N, int(sizes.max()), dtype=torch.long)
+        for i, p in enumerate(p for s in self.settings for p in s.parts):
+            self.index[i, : len(p)] = torch.from_numpy(p)
+        self.sizes = torch.tensor(sizes, dtype=torch.float32)
+        self.W = torch.tensor(np.stack([s.W for s in self.settings]), dtype=torch.float32, device=self.device)
 
-        with torch.random.fork_rng(devices=[]):  # same init for every client, seeded
-            torch.manual_seed(cfg.seed)
-            self.model = create_objective(cfg, ds.channels).to(self.device)
-        if list(self.model.buffers()):
-            raise RuntimeError("model has buffers; the stacked simulator needs buffer-free modules")
-        self.params = {n: p.detach().unsqueeze(0).repeat(cfg.clients, *([1] * p.dim())).contiguous()
-                       for n, p in self.model.named_parameters()}
-        self.opt = StackedAdamW(self.params, cfg.lr, cfg.weight_decay)
-        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.model, self.params, self.state = None, {}, {}
+        for c in self.runs:  # every run starts from its own seed's initial model
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(c.seed)
+                model = create_objective(c, ds.channels).to(self.device)
+            if list(model.buffers()):
+                raise RuntimeError("model has buffers; the stacked simulator needs buffer-free modules")
+            self.model = self.model or model
+            init = {n: p.detach() for n, p in model.named_parameters()}
+            for store, one in ((self.params, init), (self.state, model.init_state(init))):
+                for n, t in one.items():
+                    store.setdefault(n, []).append(t.to(self.device).unsqueeze(0).expand(K, *t.shape))
+        self.params = {n: torch.cat(ts).contiguous() for n, ts in self.params.items()}
+        self.state = {n: torch.cat(ts).contiguous() for n, ts in self.state.items()}
+        self.gens = [torch.Generator().manual_seed(c.seed) for c in self.runs]  # batches, masks, views
+        self.pickers = [np.random.default_rng([c.seed, 1]) for c in self.runs]  # who takes part
         self.round = 0
-        self._grad = grad_and_value(self._client_loss)
-        self._uses_ref = getattr(self.model, "needs_reference", False)
-        self.reference = None  # MAR: the encoder each client received at round start
+        self.step = 0  # local steps taken, for the learning-rate schedule
+        self.opt = None if self.federated else self._optimizer(self.params)
+        self.active: Optional[torch.Tensor] = None  # this round's clients (None = everyone)
+        self._work: Params = self.params
+        self._work_state: Params = {}
+        self._in_round = False
+        self._grad = grad_and_value(self._client_loss, has_aux=True)
 
     # ----- one client, pure: the function both paths call -----
-    def _client_loss(self, params, batch, ref):
-        return functional_call(self.model, params, (batch,), {"ref": ref})
+    def _client_loss(self, params, batch, state):
+        return functional_call(self.model, params, (batch, state))
 
-    def _all_grads(self, params, batch, ref):
-        """(grads [K, ...], losses [K]) for all clients: vmap, or the per-client loop oracle."""
-        if self.cfg.vectorized:
-            f = vmap(self._grad, in_dims=(0, 0, 0 if ref is not None else None),
-                     chunk_size=self.cfg.client_chunk or None)
-            return f(params, batch, ref)
-        outs = []
-        for k in range(self.cfg.clients):
-            pick = lambda d: None if d is None else {n: t[k] for n, t in d.items()}
-            outs.append(self._grad(pick(params), pick(batch), pick(ref)))
-        grads = {n: torch.stack([g[n] for g, _ in outs]) for n in params}
-        return grads, torch.stack([l for _, l in outs])
+    def _all_grads(self, params, batch, state):
+        """(grads [A, ...], losses [A], aux [A, ...]) for the training clients: vmap, or the loop."""
+        cfg = self.cfg
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bfloat16"):
+            if cfg.vectorized:
+                grads, (losses, aux) = vmap(self._grad, chunk_size=cfg.client_chunk or None)(params, batch, state)
+                return grads, losses, aux
+            outs = []
+            for k in range(next(iter(params.values())).shape[0]):
+                pick = lambda d: {n: t[k] for n, t in d.items()}
+                outs.append(self._grad(pick(params), pick(batch), pick(state)))
+        stack = lambda key, f: {n: torch.stack([f(o)[n] for o in outs]) for n in key}
+        grads = stack(params, lambda o: o[0])
+        aux = stack(outs[0][1][1], lambda o: o[1][1])
+        return grads, torch.stack([o[1][0] for o in outs]), aux
 
-    def sample_batch(self) -> dict[str, torch.Tensor]:
-        """Per-client batches `[K, B, ...]`, sampled with replacement from each client's data."""
-        k, b = self.cfg.clients, self.cfg.batch_size
-        pos = (torch.rand(k, b, generator=self.gen) * self._sizes_t[:, None]).long()
-        idx = self.index.gather(1, pos).reshape(-1).to(self.device)
-        batch = self.model.prepare(self.data.train_x[idx], self.gen)  # randomness outside vmap
-        return {n: t.reshape(k, b, *t.shape[1:]) for n, t in batch.items()}
+    # ----- optimizer and schedule -----
+    def _optimizer(self, params: Params) -> torch.optim.AdamW:
+        """AdamW on stacked tensors: elementwise, so every client keeps its own moments. Decay on
+        matrices and kernels only (the usual timm/MAE grouping); fused kernels where available."""
+        c = self.cfg
+        groups = [{"params": [p for p in params.values() if p.dim() - 1 >= 2], "weight_decay": c.weight_decay},
+                  {"params": [p for p in params.values() if p.dim() - 1 < 2], "weight_decay": 0.0}]
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=c.lr, betas=(0.9, 0.95), eps=1e-8,
+                                 fused=True)
 
-    def encoder_params(self, params=None) -> dict[str, torch.Tensor]:
-        params = self.params if params is None else params
-        return {n[len("encoder."):]: t for n, t in params.items() if n.startswith("encoder.")}
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up over `warmup_steps`, then constant or cosine decay to 0 at the last step."""
+        c = self.cfg
+        total = c.rounds * c.local_steps
+        if step < c.warmup_steps:
+            return c.lr * (step + 1) / c.warmup_steps
+        if c.lr_schedule == "cosine":
+            progress = (step - c.warmup_steps) / max(1, total - c.warmup_steps)
+            return 0.5 * c.lr * (1 + math.cos(math.pi * min(progress, 1.0)))
+        return c.lr
+
+    # ----- a round: who trains, local steps, aggregation -----
+    def _pick_clients(self) -> Optional[torch.Tensor]:
+        """FL with participation < 1: a seeded sample of each run's clients; else everyone."""
+        K, frac = self.cfg.clients, self.cfg.participation
+        if frac >= 1:
+            return None
+        m = max(1, int(round(frac * K)))
+        return torch.tensor(np.concatenate([r * K + np.sort(rng.choice(K, m, replace=False))
+                                            for r, rng in enumerate(self.pickers)]))
 
     def begin_round(self) -> None:
-        """Freeze what every client holds now as MAR's alignment reference (no-op otherwise)."""
-        if self._uses_ref:
-            self.reference = {n: t.clone() for n, t in self.encoder_params().items()}
+        """Choose this round's clients, let the objective update their state, and (FL) give them
+        a fresh optimizer on a working copy of the model they received."""
+        self.active, self._in_round = self._pick_clients(), True
+        take = (lambda d: d) if self.active is None else (lambda d: {n: t[self.active].clone() for n, t in d.items()})
+        self._work = take(self.params)
+        if self.federated:
+            self.opt = self._optimizer(self._work)
+        state = take(self.state)
+        self._work_state = self.model.round_start(state, self._work) if state else state
+
+    def sample_batch(self) -> dict[str, torch.Tensor]:
+        """Per-client batches `[A, B, ...]` for the training clients, drawn with replacement from
+        each client's data; every run draws from its own generator (outside vmap)."""
+        K, B = self.cfg.clients, self.cfg.batch_size
+        act = torch.arange(self.N) if self.active is None else self.active
+        parts = []
+        for r, gen in enumerate(self.gens):
+            mine = act[(act >= r * K) & (act < (r + 1) * K)]
+            pos = (torch.rand(len(mine), B, generator=gen) * self.sizes[mine][:, None]).long()
+            idx = self.index[mine].gather(1, pos).reshape(-1).to(self.device)
+            batch = self.model.prepare(self.data.train_x[idx], gen)  # randomness outside vmap
+            parts.append({n: t.reshape(len(mine), B, *t.shape[1:]) for n, t in batch.items()})
+        return {n: torch.cat([p[n] for p in parts]) for n in parts[0]}
 
     def local_step(self) -> torch.Tensor:
-        """One optimizer step on every client; returns per-client losses `[K]`."""
-        ref = self.reference if self._uses_ref else None
-        grads, losses = self._all_grads(self.params, self.sample_batch(), ref)
-        self.opt.step(self.params, grads)
-        return losses.detach()
+        """One optimizer step on every training client; returns their losses `[A]`."""
+        if not self._in_round:
+            self.begin_round()
+        grads, losses, aux = self._all_grads(self._work, self.sample_batch(), self._work_state)
+        for group in self.opt.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        for n, p in self._work.items():
+            p.grad = grads[n].to(p.dtype)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        if self._work_state:
+            with torch.no_grad():
+                self._work_state = self.model.after_step(self._work_state, self._work, aux)
+        self.step += 1
+        return losses.detach().float()
 
     @torch.no_grad()
     def aggregate(self) -> None:
-        """theta <- W @ theta on the client axis (FedAvg or one gossip round)."""
-        if self.cfg.topology == "none":
-            return
-        for p in self.params.values():
-            p.copy_(torch.einsum("ij,j...->i...", self.W, p))
+        """End the round: the objective finishes its state, then parameters and mixed state are
+        averaged. FL: each run's participants, weighted by data size, to every client of the run.
+        DecL: theta <- W @ theta per run (one or `gossip_steps` gossip steps)."""
+        state = self.model.round_end(self._work_state) if self._work_state else self._work_state
+        if self.active is not None:  # write the participants' work back
+            for store, work in ((self.params, self._work), (self.state, state)):
+                for n, t in work.items():
+                    store[n][self.active] = t
+        elif state:
+            self.state.update(state)
+        mixed = [n for n in self.state if n.startswith(self.model.mixed_state)] if self.model.mixed_state else []
+        tensors = list(self.params.values()) + [self.state[n] for n in mixed]
+        R, K = len(self.runs), self.cfg.clients
+        if self.federated:
+            w = self.sizes.to(self.device).reshape(R, K).clone()
+            if self.active is not None:
+                taking = torch.zeros(self.N, dtype=torch.bool)
+                taking[self.active] = True
+                w = w * taking.to(self.device).reshape(R, K)
+            w = w / w.sum(1, keepdim=True)
+            for t in tensors:
+                v = t.view(R, K, -1)
+                v.copy_(torch.einsum("rk,rkp->rp", w.to(t.dtype), v)[:, None].expand_as(v))
+        elif self.cfg.topology != "none":
+            for t in tensors:
+                v = t.view(R, K, -1)
+                v.copy_(torch.einsum("rij,rjp->rip", self.W.to(t.dtype), v))
+        self._end_work()
 
     @torch.no_grad()
-    def consensus_distance(self) -> float:
-        """Mean over clients of ||theta_k - theta_bar||^2 / ||theta_bar||^2 (0 after FedAvg)."""
-        num = den = 0.0
+    def consensus_distance(self) -> list[float]:
+        """Per run: mean over clients of ||theta_k - theta_bar||^2 / ||theta_bar||^2 (0 after FedAvg)."""
+        R, K = len(self.runs), self.cfg.clients
+        num = torch.zeros(R, dtype=torch.float64)
+        den = torch.zeros(R, dtype=torch.float64)
         for p in self.params.values():
-            mean = p.mean(0, keepdim=True)
-            num += ((p - mean) ** 2).sum().item() / p.shape[0]
-            den += (mean ** 2).sum().item()
-        return num / max(den, 1e-12)
+            v = p.view(R, K, -1).double()
+            mean = v.mean(1, keepdim=True)
+            num += ((v - mean) ** 2).sum((1, 2)).cpu() / K
+            den += (mean ** 2).sum((1, 2)).cpu()
+        return (num / den.clamp_min(1e-12)).tolist()
 
-    def rounds(self, stop: Optional[threading.Event] = None) -> Iterator[dict]:
-        """Train round by round; yield `{"round", "loss", "client_loss", "consensus_distance",
-        "seconds"}` after each aggregation. Returns early (no yield) if `stop` is set."""
+    def rounds(self, stop: Optional[threading.Event] = None) -> Iterator[list[dict]]:
+        """Train round by round; after each aggregation yield one record per run:
+        `{"round", "loss", "client_loss", "consensus_distance", "seconds"}` (`client_loss` holds
+        None for clients not sampled this round). Returns early (no yield) if `stop` is set."""
         t0 = time.perf_counter()
+        R, K = len(self.runs), self.cfg.clients
         while self.round < self.cfg.rounds:
-            self.begin_round()
+            if not self._in_round:
+                self.begin_round()
             losses = []
             for _ in range(self.cfg.local_steps):
                 if stop is not None and stop.is_set():
+                    self._end_work()  # the round's partial local work is not averaged
                     return
                 losses.append(self.local_step())
+            act = torch.arange(self.N) if self.active is None else self.active
             self.aggregate()
             self.round += 1
-            client_loss = torch.stack(losses).mean(0).cpu()
-            if not torch.isfinite(client_loss).all():
-                raise Diverged(f"lr: loss became {client_loss.mean().item()} at round "
-                                         f"{self.round}; lower lr (now {self.cfg.lr})")
-            yield {"round": self.round, "loss": float(client_loss.mean()),
-                   "client_loss": [round(float(v), 6) for v in client_loss],
-                   "consensus_distance": self.consensus_distance(),
-                   "seconds": time.perf_counter() - t0}
+            per_client = torch.full((self.N,), math.nan)
+            per_client[act] = torch.stack(losses).mean(0).cpu()
+            if not torch.isfinite(per_client[act]).all():
+                raise Diverged(f"lr: loss became {per_client[act].mean().item()} at round {self.round}; "
+                               f"lower lr (now {self.cfg.lr})")
+            dist, secs = self.consensus_distance(), time.perf_counter() - t0
+            recs = []
+            for r in range(R):
+                mine = per_client[r * K: (r + 1) * K]
+                recs.append({"round": self.round, "loss": float(mine.nanmean()),
+                             "client_loss": [None if math.isnan(v) else round(float(v), 6) for v in mine],
+                             "consensus_distance": dist[r], "seconds": secs})
+            yield recs
+
+    def _end_work(self) -> None:
+        self._work, self._work_state, self.active, self._in_round = self.params, {}, None, False
+
+    # ----- snapshots: try something, then put everything back -----
+    def snapshot(self) -> dict:
+        clone = lambda d: {n: t.clone() for n, t in d.items()}
+        return {"params": clone(self.params), "state": clone(self.state),
+                "opt": None if self.opt is None or self.federated else copy.deepcopy(self.opt.state_dict()),
+                "gens": [g.get_state() for g in self.gens], "pickers": copy.deepcopy(self.pickers),
+                "round": self.round, "step": self.step}
+
+    @torch.no_grad()
+    def restore(self, snap: dict) -> None:
+        for store, saved in ((self.params, snap["params"]), (self.state, snap["state"])):
+            for n, t in saved.items():
+                store[n].copy_(t)
+        if snap["opt"] is not None:
+            self.opt.load_state_dict(snap["opt"])
+        for g, s in zip(self.gens, snap["gens"]):
+            g.set_state(s)
+        self.pickers = copy.deepcopy(snap["pickers"])
+        self.round, self.step = snap["round"], snap["step"]
+        self._end_work()
+
+    @contextlib.contextmanager
+    def scratch(self):
+        """`with sim.scratch(): ...` trains or changes anything; afterwards the simulator is exactly
+        as before (parameters, optimizer moments, objective state, generators, counters)."""
+        snap = self.snapshot()
+        try:
+            yield self
+        finally:
+            self.restore(snap)
+
+    def local_update(self, steps: Optional[int] = None) -> Params:
+        """Every client's model `[N, ...]` after `steps` (default `local_steps`) local steps from
+        the current state, everyone training, not aggregated. Use inside `scratch()`."""
+        self.active, self._work, self._in_round = None, self.params, True
+        if self.federated:
+            self.opt = self._optimizer(self.params)
+        self._work_state = self.model.round_start(self.state, self.params) if self.state else {}
+        for _ in range(steps or self.cfg.local_steps):
+            self.local_step()
+        return {n: p.clone() for n, p in self._work.items()}
 
     # ----- what evaluation and feature spaces read -----
-    def client_params(self, k: int) -> dict[str, torch.Tensor]:
-        """A copy of client k's full parameters (one model, no client axis)."""
-        return {n: t[k].detach().clone() for n, t in self.params.items()}
+    def encoder_params(self, params: Optional[Params] = None) -> Params:
+        params = self.params if params is None else params
+        return {n[len("encoder."):]: t for n, t in params.items() if n.startswith("encoder.")}
 
-    def global_params(self) -> dict[str, torch.Tensor]:
-        """FL: the server model (client 0 after FedAvg; all equal). DecL: the consensus
+    def client_params(self, k: int, run: int = 0) -> Params:
+        """A copy of client k (of stacked run `run`)'s full parameters (no client axis)."""
+        return {n: t[run * self.cfg.clients + k].detach().clone() for n, t in self.params.items()}
+
+    def run_params(self, run: int = 0) -> Params:
+        """Run `run`'s clients `[K, ...]` (a view, not a copy)."""
+        K = self.cfg.clients
+        return {n: t[run * K: (run + 1) * K] for n, t in self.params.items()}
+
+    def global_params(self, run: int = 0) -> Params:
+        """FL: the server model (every client holds it after FedAvg). DecL: the consensus
         (uniform average) model, which no client actually holds."""
-        if self.cfg.topology == "fl":
-            return self.client_params(0)
-        return {n: t.mean(0).detach().clone() for n, t in self.params.items()}
+        if self.federated:
+            return self.client_params(0, run)
+        return {n: t.mean(0).detach().clone() for n, t in self.run_params(run).items()}
 
-    def summary(self) -> dict:
-        """Numbers that describe the setting, before any training."""
-        return {"heterogeneity": heterogeneity(self.histogram),
-                "client_sizes": self.sizes.tolist(),
-                "spectral_gap": spectral_gap(self.W.cpu().numpy()),
-                "average_degree": average_degree(self.adjacency)}
+    # single-run conveniences (the first stacked run)
+    @property
+    def histogram(self) -> np.ndarray:
+        return self.settings[0].histogram
+
+    @property
+    def parts(self) -> list:
+        return self.settings[0].parts
+
+    @property
+    def adjacency(self) -> np.ndarray:
+        return self.settings[0].adjacency
+
+    def summary(self, run: int = 0) -> dict:
+        """Numbers that describe run `run`'s setting, before any training."""
+        return self.settings[run].summary()

@@ -71,11 +71,3 @@ def generate(n_per_class: int = 500, num_classes: int = 10, q: float = 0.5,
     # (N, gy, gx, py, px) -> (N, 1, 16, 16)
     img = patches.reshape(n, GRID, GRID, PATCH, PATCH).transpose(0, 1, 3, 2, 4)
     return img.reshape(n, 1, GRID * PATCH, GRID * PATCH).astype(np.float32), y.astype(np.int64)
-
-
-def load_patches(image_size: int, seed: int = 0):
-    """The `patches` dataset through `data._finish` (fixed stratified split, standardised)."""
-    from .data import _finish
-
-    x, y = generate(seed=seed)
-    return _finish("patches", x, y, image_size)

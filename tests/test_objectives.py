@@ -1,18 +1,25 @@
+import math
+
 import pytest
 import torch
 
 from dssl_lite.config import Config
-from dssl_lite.objectives import REGISTRY, create_objective, mmd2_unbiased, patchify
+from dssl_lite.objectives import Objective, create_objective, mmd2_unbiased, patchify
+from dssl_lite.registry import ENCODERS, OBJECTIVES
 
 
-@pytest.mark.parametrize("model", ["vit_tiny", "resnet_small"])
-@pytest.mark.parametrize("objective", REGISTRY)
+@pytest.mark.parametrize("model", ENCODERS.names())
+@pytest.mark.parametrize("objective", OBJECTIVES.names())
 def test_every_objective_gives_finite_loss_and_grads(objective, model):
-    cfg = Config(objective=objective, model=model, width=16, depth=1, heads=2)
+    cfg = Config(objective=objective, model=model, width=16, depth=1, heads=2, batch_size=8)
     obj = create_objective(cfg, 1)
+    assert isinstance(obj, Objective)
     batch = obj.prepare(torch.randn(8, 1, 16, 16), torch.Generator().manual_seed(0))
-    ref = {n[8:]: p.detach() + 0.1 for n, p in obj.named_parameters() if n.startswith("encoder.")}
-    loss = obj(batch, ref)
+    params = {n: p.detach() for n, p in obj.named_parameters()}
+    state = {n: t + 0.1 * torch.randn_like(t) for n, t in obj.init_state(params).items()}
+    if "has_target" in state:
+        state["has_target"], state["count"] = torch.ones(()), torch.ones(())
+    loss, aux = obj(batch, state)
     loss.backward()
     assert torch.isfinite(loss)
     grads = [p.grad for p in obj.encoder.parameters()]
@@ -35,3 +42,14 @@ def test_patchify_matches_timm_patch_order():
     x = torch.arange(16.0).reshape(1, 1, 4, 4)
     p = patchify(x, 2)
     assert p.shape == (1, 4, 4) and p[0, 1].tolist() == [2, 3, 6, 7]
+
+
+def test_mar_gamma_follows_the_cosine_from_its_weight_to_a_hundredth():
+    cfg = Config(objective="mar", rounds=10, participation=1.0, mar_weight=0.1)
+    obj = create_objective(cfg, 1)
+    g = [float(obj.gamma(torch.tensor(float(c)))) for c in range(1, 13)]
+    assert g[0] == pytest.approx(0.1) and g[9] == pytest.approx(1e-3) and g[11] == pytest.approx(1e-3)
+    assert g[4] == pytest.approx(1e-3 + 0.5 * (0.1 - 1e-3) * (1 + math.cos(math.pi * 4 / 9)))
+    assert all(a > b for a, b in zip(g[:9], g[1:10]))
+    sampled = create_objective(cfg.replace(participation=0.5), 1)  # 5 expected selections
+    assert float(sampled.gamma(torch.tensor(5.0))) == pytest.approx(1e-3)

@@ -1,3 +1,6 @@
+"""The simulator: the vectorised path against the per-client loop oracle for every registered
+objective (FL and DecL, full and partial participation), stacked runs, optimizer semantics,
+the schedule, snapshots, aggregation and stopping."""
 import threading
 
 import numpy as np
@@ -5,46 +8,54 @@ import pytest
 import torch
 
 from dssl_lite import Stopped, preset, run
-from dssl_lite.experiment import train
+from dssl_lite.experiment import train, train_stack
+from dssl_lite.registry import OBJECTIVES
 from dssl_lite.simulator import Simulator
 
 
 def _final(cfg):
     sim = Simulator(cfg)
-    hist = list(sim.rounds())
+    hist = [recs[0] for recs in sim.rounds()]
     return sim, hist
 
 
-@pytest.mark.parametrize("objective", ["mim", "cl", "mar", "simclr"])
+@pytest.mark.parametrize("objective", OBJECTIVES.names())
 def test_vectorized_gradients_match_loop_oracle(objective):
     """One local step: the vmap path and the per-client loop give the same gradients."""
     cfg = preset("tiny", objective=objective, alpha=0.5)
     vec, seq = Simulator(cfg), Simulator(cfg.replace(vectorized=False))
+    vec.begin_round()
+    seq.begin_round()
     batch = vec.sample_batch()
-    ref = {n: t + 0.01 for n, t in vec.encoder_params().items()} if objective == "mar" else None
-    gv, lv = vec._all_grads(vec.params, batch, ref)
-    gs, ls = seq._all_grads(seq.params, batch, ref)
+    state = {n: t + 0.01 * torch.randn_like(t) for n, t in vec._work_state.items()}
+    gv, lv, av = vec._all_grads(vec.params, batch, state)
+    gs, ls, as_ = seq._all_grads(seq.params, batch, state)
     torch.testing.assert_close(lv, ls, rtol=1e-5, atol=1e-6)
     for n in gv:
         scale = gs[n].abs().max().item() + 1e-12
-        assert (gv[n] - gs[n]).abs().max().item() <= 1e-4 * scale + 1e-7, n
+        assert (gv[n] - gs[n]).abs().max().item() <= 1e-4 * scale + 1e-6, n
+    for n in av:
+        torch.testing.assert_close(av[n], as_[n], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("objective", ["mim", "cl", "mar", "simclr"])
-@pytest.mark.parametrize("topology", ["fl", "ring"])
-def test_vectorized_training_matches_loop_oracle(objective, topology):
-    base = preset("tiny", objective=objective, topology=topology, alpha=0.5)
+@pytest.mark.parametrize("objective", OBJECTIVES.names())
+@pytest.mark.parametrize("topology,participation", [("fl", 1.0), ("ring", 1.0), ("fl", 0.5)])
+def test_vectorized_training_matches_loop_oracle(objective, topology, participation):
+    base = preset("tiny", objective=objective, topology=topology, alpha=0.5, participation=participation)
     vec, hv = _final(base)
     seq, hs = _final(base.replace(vectorized=False))
     assert [h["loss"] for h in hv] == pytest.approx([h["loss"] for h in hs], rel=1e-3, abs=1e-4)
-    if objective in ("mim", "mar"):  # CL heads have exactly-invariant directions (a bias before
-        for n in vec.params:          # BatchNorm) where Adam amplifies rounding noise: skip those
+    assert [h["client_loss"] is None for h in hv] == [h["client_loss"] is None for h in hs]
+    if objective.startswith(("mim", "mar")):  # CL heads have exactly-invariant directions where
+        for n in vec.params:                   # Adam amplifies rounding noise: skip those
             torch.testing.assert_close(vec.params[n], seq.params[n], rtol=1e-4, atol=1e-5)
+        for n in vec.state:
+            torch.testing.assert_close(vec.state[n], seq.state[n], rtol=1e-4, atol=1e-5)
 
 
 def test_client_chunking_gives_same_numbers():
-    a, _ = _final(preset("tiny"))
-    b, _ = _final(preset("tiny", client_chunk=3))
+    a, _ = _final(preset("tiny", topology="ring"))
+    b, _ = _final(preset("tiny", topology="ring", client_chunk=3))
     for n in a.params:
         torch.testing.assert_close(a.params[n], b.params[n], rtol=1e-4, atol=1e-5)
 
@@ -55,6 +66,115 @@ def test_same_seed_same_numbers_other_seed_differs():
     _, h3 = _final(preset("tiny", seed=5))
     assert [h["loss"] for h in h1] == [h["loss"] for h in h2]
     assert h1[-1]["loss"] != h3[-1]["loss"]
+
+
+@pytest.mark.parametrize("objective,topology", [("mim", "fl"), ("cl", "ring"), ("mar", "fl")])
+def test_stacked_runs_match_runs_alone(objective, topology):
+    """Runs stacked on one client axis (here a non-IID run and another seed's IID run) train as
+    they would alone: same random streams, same initial models, same numbers up to float rounding."""
+    a = preset("tiny", objective=objective, topology=topology, seed=3)
+    b = a.replace(alpha=None, seed=5)
+    both, hb, sim = train_stack([a, b])
+    for i, c in enumerate((a, b)):
+        alone, ha, one = train_stack([c])
+        assert [h["loss"] for h in hb[i]] == pytest.approx([h["loss"] for h in ha[0]], rel=1e-3, abs=1e-4)
+        for n, t in one.params.items():
+            torch.testing.assert_close(sim.params[n][i * 4:(i + 1) * 4], t, rtol=2e-3, atol=2e-3)
+
+
+def test_unstackable_configs_are_refused():
+    with pytest.raises(Exception, match="stack"):
+        Simulator([preset("tiny"), preset("tiny", width=64)])
+
+
+def test_fl_clients_start_fresh_optimizers_decl_clients_keep_theirs():
+    fl = Simulator(preset("tiny", topology="fl"))
+    list(fl.rounds())
+    assert all(s["step"].item() == fl.cfg.local_steps for s in fl.opt.state.values())
+    ring = Simulator(preset("tiny", topology="ring"))
+    list(ring.rounds())
+    assert all(s["step"].item() == ring.cfg.rounds * ring.cfg.local_steps for s in ring.opt.state.values())
+
+
+def test_stacked_adamw_keeps_per_client_moments():
+    """AdamW on stacked [K, ...] tensors is elementwise: stepping the stack equals stepping every
+    client with its own torch.optim.AdamW."""
+    sim = Simulator(preset("tiny", topology="ring"))
+    grads = {n: torch.randn_like(p) for n, p in sim.params.items()}
+    alone = []
+    for k in range(sim.cfg.clients):
+        ps = {n: p[k].clone() for n, p in sim.params.items()}
+        opt = torch.optim.AdamW([{"params": [p for p in ps.values() if p.dim() >= 2], "weight_decay": 0.05},
+                                 {"params": [p for p in ps.values() if p.dim() < 2], "weight_decay": 0.0}],
+                                lr=sim.cfg.lr, betas=(0.9, 0.95), eps=1e-8)
+        for n, p in ps.items():
+            p.grad = grads[n][k]
+        opt.step()
+        alone.append(ps)
+    for n, p in sim.params.items():
+        p.grad = grads[n]
+    sim.opt.step()
+    for k, ps in enumerate(alone):
+        for n, p in ps.items():
+            torch.testing.assert_close(sim.params[n][k], p, rtol=1e-6, atol=1e-7)
+
+
+def test_partial_participation_samples_and_averages_participants_only():
+    cfg = preset("tiny", clients=6, participation=0.5, alpha=None, seed=2)
+    sim = Simulator(cfg)
+    sim.begin_round()
+    chosen = sim.active.tolist()
+    assert len(chosen) == 3 and len(set(chosen)) == 3
+    before = {n: p.clone() for n, p in sim.params.items()}
+    for _ in range(cfg.local_steps):
+        sim.local_step()
+    work = {n: t.clone() for n, t in sim._work.items()}
+    sim.aggregate()
+    w = torch.tensor(sim.settings[0].sizes, dtype=torch.float32)[chosen]
+    w = w / w.sum()
+    for n, p in sim.params.items():
+        expect = torch.einsum("k,k...->...", w, work[n])
+        for k in range(6):
+            torch.testing.assert_close(p[k], expect, rtol=1e-5, atol=1e-6)
+        assert not torch.equal(p[0], before[n][0]) or n.startswith("encoder.vit.pos")
+    other = Simulator(cfg)
+    other.begin_round()
+    assert other.active.tolist() == chosen  # seeded
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    sim = Simulator(preset("tiny", rounds=4, local_steps=5, lr=1e-3, warmup_steps=4, lr_schedule="cosine"))
+    lrs = [sim.lr_at(t) for t in range(20)]
+    assert lrs[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    assert lrs[4] == pytest.approx(1e-3) and all(a >= b for a, b in zip(lrs[4:], lrs[5:]))
+    assert lrs[-1] < 2e-5
+    assert Simulator(preset("tiny")).lr_at(3) == preset("tiny").lr  # constant by default
+
+
+def test_scratch_puts_everything_back():
+    sim = Simulator(preset("tiny", objective="byol", topology="ring"))
+    next(sim.rounds())
+    snap = {n: t.clone() for n, t in {**sim.params, **sim.state}.items()}
+    with sim.scratch():
+        sim.local_update(3)
+    assert all(torch.equal(t, {**sim.params, **sim.state}[n]) for n, t in snap.items())
+    rest_a = [r[0]["loss"] for r in sim.rounds()]
+    sim2 = Simulator(preset("tiny", objective="byol", topology="ring"))
+    rest_b = [r[0]["loss"] for r in sim2.rounds()][1:]
+    assert rest_a == rest_b
+
+
+def test_byol_target_follows_the_online_network_and_is_aggregated_or_not():
+    """In FL, `byol` averages the EMA targets with the model (all clients hold the same target
+    afterwards); `byol-local` keeps each client's own target (they differ)."""
+    for name, shared in (("byol", True), ("byol-local", False)):
+        sim = Simulator(preset("tiny", objective=name, topology="fl", alpha=0.1))
+        start = {n: t.clone() for n, t in sim.state.items()}
+        list(sim.rounds())
+        assert all(not torch.equal(sim.state[n], start[n]) for n in ("target:encoder.vit.pos_embed",))
+        t = sim.state["target:encoder.vit.pos_embed"]
+        equal = torch.allclose(t, t[:1].expand_as(t), atol=1e-7)
+        assert equal == shared, name
 
 
 def test_fedavg_makes_clients_equal_and_gossip_keeps_mean():
@@ -94,12 +214,12 @@ def test_stop_event_stops_within_a_round():
 
     def on_round(phase, rec):
         seen.append(rec["round"])
-        if rec["round"] == 2:
+        if rec["round"] == 2 and phase == "non_iid":
             stop.set()
 
     with pytest.raises(Stopped):
         run(cfg, stop=stop, on_round=on_round)
-    assert seen == [1, 2]
+    assert max(seen) == 2
 
 
 def test_run_result_contract(tiny):
@@ -118,11 +238,12 @@ def test_iid_baseline_is_cached(tiny, monkeypatch):
     from dssl_lite import experiment
 
     calls = []
-    real = experiment.train
-    monkeypatch.setattr(experiment, "train", lambda cfg, *a, **k: calls.append(cfg.alpha) or real(cfg, *a, **k))
+    real = experiment.train_stack
+    monkeypatch.setattr(experiment, "train_stack",
+                        lambda cfgs, *a, **k: calls.append([c.alpha for c in cfgs]) or real(cfgs, *a, **k))
     run(tiny.replace(alpha=0.3, seed=11))
     run(tiny.replace(alpha=0.7, seed=11))
-    assert calls == [0.3, None, 0.7]
+    assert calls == [[0.3], [None], [0.7]]
 
 
 def test_decl_reports_local_and_consensus(tiny):

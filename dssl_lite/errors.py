@@ -1,0 +1,20 @@
+"""The one error users see for bad input: it names the field, so UIs can show it in place."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """`repr(value)` cut to `limit` characters: an error line never repeats a huge bad value."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
+
+
+class ConfigError(ValueError):
+    """A value is out of range. `field` is the config field (or CLI/grid key) it is about and
+    `message` says what is allowed; `str(error)` is the one line the CLI prints."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

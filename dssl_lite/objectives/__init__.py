@@ -1,0 +1,69 @@
+"""Self-supervised objectives, one file each, registered by name (`registry.OBJECTIVES`).
+
+The contract every objective keeps, so the simulator treats them alike (`Objective` below):
+
+  prepare(x, gen) -> batch        all randomness (masks, augmentations) drawn *outside* vmap from
+                                  the run's generator, so the vectorised path and the per-client
+                                  loop see the same numbers
+  forward(batch, state) -> (loss, aux)
+                                  one client's loss, called as `functional_call(obj, params, ...)`
+                                  under vmap; `state` is the client's own state, `aux` feeds
+                                  `after_step`
+  init_state(params) -> state     one client's state at the start (default: none)
+  round_start / after_step / round_end
+                                  pure updates of the *stacked* state `[N, ...]` of the clients
+                                  that train this round
+  mixed_state                     the state entries averaged like the parameters (FedAvg or
+                                  gossip); the others stay with their client
+
+Adding an objective is one file here that subclasses `Objective` and registers itself, plus its
+import line below.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn as nn
+
+from ..registry import OBJECTIVES
+
+State = dict[str, torch.Tensor]
+
+
+class Objective(nn.Module):
+    """Base class: an objective owns its encoder (`.encoder`) and heads; all are trained and
+    aggregated. Stateless by default; override the hooks to keep per-client state."""
+
+    mixed_state: ClassVar[tuple[str, ...]] = ()
+
+    def prepare(self, x: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, batch: dict, state: State) -> tuple[torch.Tensor, State]:
+        raise NotImplementedError
+
+    def init_state(self, params: dict[str, torch.Tensor]) -> State:
+        return {}
+
+    def round_start(self, state: State, params: dict[str, torch.Tensor]) -> State:
+        return state
+
+    def after_step(self, state: State, params: dict[str, torch.Tensor], aux: State) -> State:
+        return state
+
+    def round_end(self, state: State) -> State:
+        return state
+
+
+def create_objective(cfg, in_chans: int) -> Objective:
+    """The objective (with its encoder) a config names, e.g. `create_objective(Config(), 1)`."""
+    from ..models import create_encoder
+
+    enc = create_encoder(cfg.model, cfg.image_size, in_chans, cfg.width, cfg.depth, cfg.heads, cfg.patch_size)
+    return OBJECTIVES.get(cfg.objective).obj(enc, in_chans, cfg)
+
+
+# Registration: each module registers its objectives when imported (order = dropdown order).
+from . import mim, mar, simsiam, simclr, byol  # noqa: E402,F401
+from .parts import augment, mmd2_unbiased, patchify  # noqa: E402,F401  (shared pieces, re-exported)
