@@ -53,7 +53,7 @@ class MIM(Objective):
             return self.head(latent)
         t = self.decoder_embed(latent)  # (B, L_keep, D)
         b, n_keep, d = t.shape
-        full = self.mask_token.expand(b, self.L, d)
+        full = self.mask_token.expand(b, self.L, d).to(t.dtype)
         full = full.scatter(1, keep[..., None].expand(-1, -1, d), t)  # visible tokens back in place
         return self.head(self.decoder_norm(self.decoder(full + self.decoder_pos)))
 
