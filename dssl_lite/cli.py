@@ -1,20 +1,37 @@
-"""`dssl-lite`: run, demo, bench (and the subcommands other modules register).
+"""`dssl-lite`: the top layer. All argparse lives here; each command calls library functions.
 
 Results go to stdout, progress to stderr. Bad input exits with code 2 and one line on stderr
-naming the field and the allowed values; no traceback.
+naming the field and the allowed values; no traceback. Library modules never import this one.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from .config import FIELD_NAMES, PRESETS, ConfigError, from_dict
+from . import __version__
+from .config import FIELD_NAMES, PRESETS, Config, from_dict
+from .errors import ConfigError, short
+from .registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES
 
-# CLI flag -> config field, for the flags DESIGN.md section 5 fixes (others use --set k=v)
-FLAGS = {"dataset": str, "clients": int, "alpha": str, "topology": str, "degree": int,
-         "objective": str, "model": str, "rounds": int, "local_steps": int, "seed": int,
-         "device": str, "batch_size": int, "lr": float, "probe": str}
+# CLI flag -> (config field type, help); any other field is reachable through --set FIELD=VALUE
+FLAGS = {"dataset": (str, "dataset (registered names; see choices)"),
+         "clients": (int, "number of clients K"),
+         "alpha": (str, "Dirichlet concentration (smaller = more skewed) or 'iid'"),
+         "topology": (str, "fl (server) or a DecL gossip graph"),
+         "degree": (int, "node degree of a regular / expected degree of an erdos_renyi graph"),
+         "objective": (str, "self-supervised objective"),
+         "model": (str, "encoder"),
+         "rounds": (int, "communication rounds"),
+         "local_steps": (int, "local optimizer steps per round"),
+         "seed": (int, "seed of partition, graph, initial model and batches"),
+         "device": (str, "auto (CUDA when present), cpu or cuda"),
+         "batch_size": (int, "images per client per local step"),
+         "lr": (float, "peak learning rate (AdamW)"),
+         "probe": (str, "headline probe on frozen features: knn or linear")}
+CHOICES = {"dataset": DATASETS, "topology": TOPOLOGIES, "objective": OBJECTIVES, "model": ENCODERS,
+           "device": ("auto", "cpu", "cuda"), "probe": ("knn", "linear")}
 
 
 class ArgumentError(Exception):
@@ -26,24 +43,39 @@ class Parser(argparse.ArgumentParser):
         raise ArgumentError(message)
 
 
-def add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="live", help=f"one of: {', '.join(PRESETS)}")
-    for name, typ in FLAGS.items():
-        p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None)
+# ----- one helper resolves presets, flags and --set into a Config -----
+def parse_sets(pairs: list[str]) -> dict:
+    """`["lr=0.01", "alpha=none"]` -> `{"lr": "0.01", "alpha": None}` (values coerced by `from_dict`)."""
+    out = {}
+    for kv in pairs:
+        if "=" not in kv:
+            raise ConfigError("set", f"got {short(kv)}; expected FIELD=VALUE")
+        k, v = kv.split("=", 1)
+        out[k.strip()] = None if v.strip().lower() in ("none", "null") else v.strip()
+    return out
+
+
+def resolve_config(preset_name: str, flags: dict, sets: list[str]) -> Config:
+    """A preset, then the named flags that were given, then `--set` pairs; validated."""
+    if preset_name not in PRESETS:
+        raise ConfigError("preset", f"got {short(preset_name)}; allowed: {', '.join(PRESETS)}")
+    over = {k: v for k, v in flags.items() if v is not None}
+    return from_dict({**PRESETS[preset_name], **over, **parse_sets(sets)})
+
+
+def config_from_args(a: argparse.Namespace) -> Config:
+    return resolve_config(a.preset, {k: getattr(a, k) for k in FLAGS}, a.set)
+
+
+def add_config_args(p: argparse.ArgumentParser, preset_default: str = "live") -> None:
+    p.add_argument("--preset", default=preset_default, help=f"starting values: {', '.join(PRESETS)}")
+    for name, (typ, help_) in FLAGS.items():
+        choices = CHOICES.get(name)
+        if choices is not None:
+            help_ += f" ({', '.join(choices)})"
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None, help=help_)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help=f"any config field: {', '.join(FIELD_NAMES)}")
-
-
-def config_from_args(a: argparse.Namespace):
-    if a.preset not in PRESETS:
-        raise ConfigError("preset", f"got {a.preset!r}; allowed: {', '.join(PRESETS)}")
-    over = {k: getattr(a, k) for k in FLAGS if getattr(a, k) is not None}
-    for kv in a.set:
-        if "=" not in kv:
-            raise ConfigError("set", f"got {kv!r}; expected FIELD=VALUE")
-        k, v = kv.split("=", 1)
-        over[k.strip()] = None if v.strip().lower() in ("none", "null") else v.strip()
-    return from_dict({**PRESETS[a.preset], **over})
 
 
 def progress(total: int, desc: str):
@@ -52,9 +84,35 @@ def progress(total: int, desc: str):
     return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, disable=None)
 
 
+def positive_ints(text: str, field: str, lo: int = 1) -> list[int]:
+    """`"10,100"` -> `[10, 100]`, or a ConfigError naming `field`."""
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(field, f"got {short(text)}; allowed: comma-separated integers >= {lo}") from None
+    if not vals or min(vals) < lo:
+        raise ConfigError(field, f"got {short(text)}; allowed: comma-separated integers >= {lo}")
+    return vals
+
+
+def check_out(path: str | None, field: str = "out") -> None:
+    """An output file path must be writable as a file: checked before any training."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(field, f"{path} is a folder; give a file path such as {Path(path) / 'result.json'}")
+    if p.parent.exists() and not p.parent.is_dir():
+        raise ConfigError(field, f"{p.parent} is not a folder")
+
+
+# ----- commands -----
 def cmd_run(a) -> int:
-    cfg = config_from_args(a)  # validate before importing torch: bad input answers at once
+    cfg = config_from_args(a)  # validated before any training
+    check_out(a.out)
     from .experiment import run
+    from .simulator import Diverged
+    from .storage import write_json
 
     bars = {}
 
@@ -64,9 +122,6 @@ def cmd_run(a) -> int:
         bars[phase].update(1)
         bars[phase].set_postfix(loss=f"{rec['loss']:.4f}")
 
-    from .results import write_json
-    from .simulator import Diverged
-
     try:
         res = run(cfg, on_round=on_round)
     except Diverged as e:  # keep what finished: the rounds before the NaN, as JSON on stdout
@@ -74,7 +129,7 @@ def cmd_run(a) -> int:
         if a.json:
             print(json.dumps(done))
         if a.out:
-            write_json(a.out, json.dumps(done, indent=1))
+            write_json(a.out, done)
         print(f"dssl-lite: error: {e}; stopped, {len(e.history)} finished round(s) of the "
               f"{e.phase} run kept{' in ' + a.out if a.out else ''}", file=sys.stderr)
         return 1
@@ -96,108 +151,183 @@ def cmd_run(a) -> int:
 def cmd_demo(a) -> int:
     """The main job on the embedded default: each objective at one alpha, as a table."""
     base = config_from_args(a)
-    from .experiment import run
+    objectives = [o.strip() for o in a.objectives.split(",")]
+    for o in objectives:
+        OBJECTIVES.get(o)  # a bad name answers before any training
+    from .demo import demo
 
-    rows = []
-    objectives = a.objectives.split(",")
-    bar = progress(len(objectives), "objectives")
-    for obj in objectives:
-        res = run(base.replace(objective=obj))
-        rows.append((obj, res.accuracy, res.iid_accuracy, res.robustness, res.seconds))
-        bar.update(1)
-    bar.close()
-    print(f"dssl-lite demo: {base.dataset}, {base.clients} clients, {base.topology}, alpha={base.alpha}, "
-          f"{base.rounds} rounds x {base.local_steps} local steps, {base.probe} probe, seed {base.seed}")
-    print(f"{'objective':<10}{'accuracy':>10}{'iid_acc':>10}{'robustness':>12}{'seconds':>9}")
-    for obj, acc, iid, rob, sec in rows:
-        print(f"{obj:<10}{acc:>10.4f}{iid:>10.4f}{rob:>12.4f}{sec:>9.1f}")
-    print("robustness = accuracy(non-IID) / accuracy(IID); 1.0 = no loss from non-IID data.")
+    print(demo(base, objectives, seeds=a.seeds, progress=progress))
     return 0
 
 
 def cmd_bench(a) -> int:
-    from .bench import bench
+    clients = positive_ints(a.clients, "clients", 2)
+    if a.steps < 1:
+        raise ConfigError("steps", f"got {a.steps}; allowed: an integer >= 1")
+    from .bench import bench, format_bench
 
-    out = bench(clients=[int(c) for c in a.clients.split(",")], steps=a.steps, objective=a.objective,
-                live=not a.skip_live)
+    out = bench(clients=clients, steps=a.steps, objective=a.objective, live=not a.skip_live)
     print(json.dumps(out) if a.json else format_bench(out))
     return 0
 
 
 def cmd_data(a) -> int:
-    """Fetch a dataset into data/ (needs the internet for cifar10/100 and fashion_mnist)."""
+    """Fetch a dataset into the data folder (needs the internet)."""
     from . import data
 
     ds = data.load(a.name, 32 if a.name.startswith("cifar") else 16, a.root, download=True)
-    print(f"{a.name}: {len(ds.train_y)} train / {len(ds.test_y)} test images under {a.root}")
+    print(f"{a.name}: {len(ds.train_y)} train / {len(ds.test_y)} test images under {a.root or data.DEFAULT_ROOT}")
     return 0
 
 
-def format_bench(out: dict) -> str:
-    lines = [f"device {out['device']}, matmul {out['matmul_gflops']:.1f} GFLOP/s",
-             f"{'clients':>8}{'vec steps/s':>13}{'seq steps/s':>13}{'ratio':>8}{'peak MB':>9}"]
-    for k, r in out["runs"].items():
-        lines.append(f"{k:>8}{r['vectorized_steps_per_s']:>13.1f}{r['sequential_steps_per_s']:>13.1f}"
-                     f"{r['ratio']:>8.2f}{r['peak_mb']:>9.0f}")
-    lines.append(f"achieved fraction of matmul peak (vectorised, largest K): {out['achieved_fraction']:.3f}")
-    if out.get("live_seconds") is not None:
-        lines.append(f"live preset end to end, cold, IID baseline included ({out['objective']}): "
-                     f"{out['live_seconds']:.1f} s (goal < 10 s on 2 CPU cores)")
-    return "\n".join(lines)
+def cmd_sweep(a) -> int:
+    from .sweep import sweep
+
+    res = sweep(a.grid, a.out, a.executor, a.workers, a.num_cpus, a.num_gpus, a.address)
+    print(f"sweep: {res['total']} runs, {res['ran']} ran, {res['skipped']} already finished, "
+          f"{len(res['failed'])} failed; summary in {Path(a.out) / 'summary.csv'}")
+    for name in res["failed"]:
+        print(f"  failed: {name} (see {Path(a.out) / name / 'error.json'})")
+    return 1 if res["failed"] else 0
 
 
+def cmd_report(a) -> int:
+    if not Path(a.dir).is_dir():
+        raise ConfigError("dir", f"no such folder: {a.dir}")
+    from .report import sweep_summary
+
+    table = sweep_summary(a.dir)
+    cols = [c for c in table.columns if c not in ("conclusion", "error")]
+    print(table[cols].to_string(index=False) if not table.empty else "no finished runs")
+    if "status" in table and (table["status"] == "damaged").any():
+        for _, r in table[table["status"] == "damaged"].iterrows():
+            print(f"  damaged, skipped: {r['run']} ({r['error']})", file=sys.stderr)
+    return 0
+
+
+def cmd_reproduce(a) -> int:
+    findings = positive_ints(a.finding, "finding") if a.finding else [1, 2, 3, 4]
+    for f in findings:
+        if f not in (1, 2, 3, 4):
+            raise ConfigError("finding", f"got {f}; allowed: 1, 2, 3, 4")
+    if a.preset not in (None, "teach", "paper") and a.preset not in PRESETS:
+        raise ConfigError("preset", f"got {short(a.preset)}; allowed: teach, paper, {', '.join(PRESETS)}")
+    if a.seeds < 1:
+        raise ConfigError("seeds", f"got {a.seeds}; allowed: an integer >= 1")
+    if a.threads < 1:
+        raise ConfigError("threads", f"got {a.threads}; allowed: an integer >= 1")
+    over = {**({"dataset": a.dataset} if a.dataset else {}), **parse_sets(a.set)}
+    try:
+        alphas = [float(v) for v in a.alphas.split(",")] if a.alphas else None
+    except ValueError:
+        raise ConfigError("alphas", f"got {short(a.alphas)}; allowed: comma-separated numbers > 0") from None
+    degrees = positive_ints(a.degrees, "degrees") if a.degrees else None
+    import torch
+
+    from . import findings as fd
+    from .report import finding_markdown, write_findings
+
+    names = {f: fd.base_config(f, a.preset, over) for f in findings}  # validates the overrides
+    for f in findings:  # the arms' configs must be valid too, before anything trains
+        fd.arms(f, names[f][1], alphas, degrees)
+    torch.set_num_threads(a.threads)
+    if a.merge:
+        frames = fd.merge(a.merge.split(","))
+        print(write_findings(a.out or ".", frames, {f: fd.base_config(f, a.preset, over) for f in frames}))
+        return 0
+
+    def on_run(row):
+        print(f"finding {row['finding']} {row['arm']:<14} seed {row['seed']}: acc {row['accuracy']:.4f} "
+              f"iid {row['iid_accuracy']:.4f} rho {row['robustness']:.4f} ({row['wall']:.1f} s)",
+              file=sys.stderr, flush=True)
+
+    on_seed = (lambda frames: write_findings(a.out, frames, names)) if a.out else None
+    frames = fd.reproduce(findings, list(range(a.seed0, a.seed0 + a.seeds)), a.preset, alphas, degrees,
+                          over, on_run, on_seed)
+    if a.json:
+        print(json.dumps({f: fr.to_dict("records") for f, fr in frames.items()}, default=float))
+    else:
+        for f, fr in frames.items():
+            print(finding_markdown(f, fr, names[f][1], names[f][0]))
+    return 0
+
+
+# ----- the parser -----
 def build_parser() -> Parser:
-    p = Parser(prog="dssl-lite", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
-    r = sub.add_parser("run", help="one experiment (non-IID run + IID baseline)")
+    p = Parser(prog="dssl-lite", description="Distributed self-supervised learning under non-IID data, "
+               "every client vectorised in one process.",
+               epilog="Examples: dssl-lite demo | dssl-lite run --objective cl --alpha 0.01 --json | "
+                      "dssl-lite <command> --help")
+    p.add_argument("--version", action="version", version=f"dssl-lite {__version__}")
+    sub = p.add_subparsers(dest="cmd", metavar="command", parser_class=Parser)
+
+    r = sub.add_parser("run", help="one experiment: the non-IID run and its IID baseline")
     add_config_args(r)
     r.add_argument("--json", action="store_true", help="print one JSON object")
-    r.add_argument("--out", default=None, help="also save result.json here")
+    r.add_argument("--out", default=None, help="also save result.json at this file path")
     r.set_defaults(func=cmd_run)
+
     d = sub.add_parser("demo", help="each objective on the embedded default, as a table")
     add_config_args(d)
-    d.add_argument("--objectives", default="mim,cl,mar")
+    d.add_argument("--objectives", default="mim,cl", help="comma list of objectives to compare")
+    d.add_argument("--seeds", type=int, default=1, help="seeds per objective (mean and spread shown)")
     d.set_defaults(func=cmd_demo)
-    b = sub.add_parser("bench", help="vectorised vs sequential clients, and matmul peak")
-    b.add_argument("--clients", default="10,20,100")
-    b.add_argument("--steps", type=int, default=5)
-    b.add_argument("--objective", default="mim", choices=["mim", "cl", "mar", "simclr"])
+
+    b = sub.add_parser("bench", help="speed: vectorised vs per-client loop, matmul peak, live preset")
+    b.add_argument("--clients", default="10,20,100", help="comma list of client counts")
+    b.add_argument("--steps", type=int, default=5, help="timed local steps per setting")
+    b.add_argument("--objective", default="mim", choices=OBJECTIVES.names(), help="objective to time")
     b.add_argument("--skip-live", action="store_true", help="skip the live-preset end-to-end timing")
-    b.add_argument("--json", action="store_true")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=cmd_bench)
-    g = sub.add_parser("data", help="download a dataset into data/ (online only)")
-    g.add_argument("name", choices=["fashion_mnist", "cifar10", "cifar100"])
-    g.add_argument("--root", default=None)
+
+    g = sub.add_parser("data", help="download a dataset into the data folder (online only)")
+    g.add_argument("name", choices=[n for n in DATASETS.names() if not DATASETS.get(n).meta.get("offline")],
+                   help="dataset to fetch")
+    g.add_argument("--root", default=None, help="folder to put it in (default: DSSL_DATA or data/)")
     g.set_defaults(func=cmd_data)
-    for register in EXTRA_COMMANDS:
-        register(sub)
+
+    s = sub.add_parser("sweep", help="run a YAML grid of notebooks or configs (papermill, local or Ray)")
+    s.add_argument("grid", help="YAML file: notebook?, preset?, parameters, grid")
+    s.add_argument("--out", required=True, help="folder for one sub-folder per run and the summary")
+    s.add_argument("--executor", choices=("local", "ray"), default="local", help="where runs execute")
+    s.add_argument("--workers", type=int, default=1, help="runs at once (local processes / Ray tasks in flight)")
+    s.add_argument("--num-cpus", type=float, default=1, help="CPUs per run (Ray)")
+    s.add_argument("--num-gpus", type=float, default=0, help="GPUs per run (Ray)")
+    s.add_argument("--address", default=None, help="Ray cluster address; a local Ray starts when omitted")
+    s.set_defaults(func=cmd_sweep)
+
+    rp = sub.add_parser("report", help="summary table and plots of a sweep folder")
+    rp.add_argument("dir", help="a sweep's --out folder")
+    rp.set_defaults(func=cmd_report)
+
+    f = sub.add_parser("reproduce", help="the paper's findings over seeds: tables, intervals, plots")
+    f.add_argument("--finding", default=None, help="comma list of 1,2,3,4 (default: all)")
+    f.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    f.add_argument("--seed0", type=int, default=0, help="first seed")
+    f.add_argument("--preset", default=None,
+                   help="teach (default: each finding's teach-* preset), paper (paper-*), or any preset")
+    f.add_argument("--dataset", default=None, help="dataset for every arm")
+    f.add_argument("--alphas", default=None, help="finding 1: comma list (default: the preset's alpha)")
+    f.add_argument("--degrees", default=None, help="finding 2: regular-graph degrees between ring and complete")
+    f.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="any config field")
+    f.add_argument("--out", default=None, help="write csv, markdown and png per finding here")
+    f.add_argument("--merge", default=None, metavar="DIR,DIR",
+                   help="no training: pool finding*.csv of these folders into --out")
+    f.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on shared CPUs)")
+    f.add_argument("--json", action="store_true", help="print the frames as JSON")
+    f.set_defaults(func=cmd_reproduce)
     return p
-
-
-EXTRA_COMMANDS: list = []  # other modules append `register(subparsers)` callables here
-
-
-def _load_extras():
-    import importlib
-
-    for mod in ("sweep", "reproduce", "features"):
-        try:
-            m = importlib.import_module(f"dssl_lite.{mod}")
-        except ImportError:
-            continue
-        if hasattr(m, "register_cli") and m.register_cli not in EXTRA_COMMANDS:
-            EXTRA_COMMANDS.append(m.register_cli)
-
-
-BUILTIN = ("run", "demo", "bench", "data")
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] not in BUILTIN:  # extras import heavier modules: only when asked
-        _load_extras()
+    parser = build_parser()
     try:
-        a = build_parser().parse_args(argv)
+        a = parser.parse_args(argv)
+        if not getattr(a, "func", None):
+            parser.print_help()
+            return 0
         return a.func(a)
     except (ConfigError, ArgumentError, FileNotFoundError) as e:  # FileNotFoundError: a dataset
         print(f"dssl-lite: error: {e}", file=sys.stderr)

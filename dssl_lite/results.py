@@ -8,6 +8,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
+from .storage import DamagedFile, atomic_write, read_json
+
 PACKAGES = ("dssl-lite", "torch", "torchvision", "timm", "numpy", "scikit-learn", "umap-learn")
 
 
@@ -20,16 +22,6 @@ def versions() -> dict:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
-
-
-def write_json(path, text: str) -> Path:
-    """Write atomically (temp file + rename), so a killed process never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
 
 
 @dataclass
@@ -71,8 +63,8 @@ class Result:
         return json.dumps(self.to_dict(), indent=indent)
 
     def save(self, path) -> Path:
-        """Write atomically (temp file + rename), so a killed process never leaves half a file."""
-        return write_json(path, self.to_json(indent=1))
+        """Write atomically (temp file + fsync + rename): never half a file."""
+        return atomic_write(path, self.to_json(indent=1))
 
     @classmethod
     def from_dict(cls, d: dict) -> "Result":
@@ -83,7 +75,12 @@ class Result:
 
     @classmethod
     def load(cls, path) -> "Result":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a saved result; a damaged or incomplete file raises `storage.DamagedFile`."""
+        d = read_json(path)
+        missing = [k for k in ("config", "accuracy", "iid_accuracy", "robustness") if k not in d]
+        if missing:
+            raise DamagedFile(Path(path), f"missing {', '.join(missing)}")
+        return cls.from_dict(d)
 
     def to_frame(self):
         """Per-round history as a DataFrame (one row per round and phase), config columns added."""

@@ -22,6 +22,8 @@ import pandas as pd
 
 from .config import Config
 from .experiment import run
+from .stats import trend  # noqa: F401  (re-exported for the notebooks)
+from .storage import atomic_write
 
 # What quick mode (CI, nbmake, `quick=True`) changes on top of a notebook's preset: a model and
 # schedule small enough that every notebook finishes in well under a minute on 2 CPU cores.
@@ -138,7 +140,7 @@ def floor_note(cfg: Config, seeds: Sequence[int], table: pd.DataFrame) -> tuple[
     """The random-encoder floor (untrained encoder, same probe and data, mean over `seeds`) and one
     sentence comparing the lowest mean accuracy in `table` with it. A robustness ratio of two
     accuracies at the floor measures nothing the objective learned, so the text says so."""
-    from .reproduce import floor_accuracy  # memoised per seed
+    from .findings import floor_accuracy  # memoised per seed
 
     floor = float(np.mean([floor_accuracy(cfg.replace(seed=s))[f"global_{cfg.probe}"] for s in seeds]))
     low = float(table["accuracy_mean"].min())
@@ -149,14 +151,6 @@ def floor_note(cfg: Config, seeds: Sequence[int], table: pd.DataFrame) -> tuple[
                               "random encoder lacks, so their robustness says little about the objective "
                               "(train longer, e.g. preset teach-long).")
     return floor, text + f", {low - floor:.3f} above it."
-
-
-def trend(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman rank correlation of y with x (nan when either is constant)."""
-    rx, ry = pd.Series(list(x)).rank(), pd.Series(list(y)).rank()
-    if rx.nunique() < 2 or ry.nunique() < 2:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def plot_lines(table: pd.DataFrame, x: str, hue: str, value: str = "robustness", ax=None,
@@ -187,12 +181,6 @@ def flat_metrics(table: pd.DataFrame, keys: Sequence[str], value: str = "robustn
     return out
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def _plain(v):
     if isinstance(v, (np.floating, np.integer, np.bool_)):
         return v.item()
@@ -213,6 +201,6 @@ def write_result(output_dir, notebook: str, parameters: dict, metrics: dict, tab
                "table": records}
     if runs is not None:
         payload["runs"] = [{k: _plain(v) for k, v in r.items()} for r in runs.to_dict("records")]
-    _atomic_write(out / "summary.csv", table.to_csv(index=False))
-    _atomic_write(out / "result.json", json.dumps(payload, indent=1, default=str))
+    atomic_write(out / "summary.csv", table.to_csv(index=False))
+    atomic_write(out / "result.json", json.dumps(payload, indent=1, default=str))
     return out / "result.json"

@@ -37,7 +37,7 @@ def test_same_seed_twice_gives_identical_json_numbers(capsys):
     (["run", "--clients", "1"], "clients"), (["run", "--dataset", "digits", "--clients", "500"], "clients"),
     (["run", "--topology", "regular", "--clients", "8", "--degree", "9"], "degree"),
     (["run", "--topology", "regular", "--clients", "5", "--degree", "3"], "degree"),
-    (["run", "--objective", "byol"], "objective"), (["run", "--model", "vgg"], "model"),
+    (["run", "--objective", "vicreg"], "objective"), (["run", "--model", "vgg"], "model"),
     (["run", "--dataset", "imagenet"], "dataset"), (["run", "--seed", "-1"], "seed"),
     (["run", "--rounds", "0"], "rounds"), (["run", "--set", "mask_ratio=1.0"], "mask_ratio"),
     (["run", "--set", "mask_ratio=0"], "mask_ratio"),

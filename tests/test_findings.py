@@ -1,4 +1,4 @@
-"""The reproduce harness: statistics against hand computations, a quick end-to-end run on `tiny`,
+"""The findings harness: statistics against hand computations, a quick end-to-end run on `tiny`,
 the full-size check behind --runslow, and the `patches` synthetic dataset."""
 import math
 
@@ -8,8 +8,10 @@ import torch
 from scipy import stats
 
 from dssl_lite import preset
-from dssl_lite.reproduce import (analyse, arms, correlation, linear_cka, paired_difference, reproduce,
-                                 summarize)
+from dssl_lite.features import linear_cka
+from dssl_lite.findings import analyse, arms, base_config, merge, reproduce
+from dssl_lite.report import write_findings
+from dssl_lite.stats import correlation, describe_difference, paired_difference, summarize
 from dssl_lite.synthetic import dct_basis, generate
 
 
@@ -52,6 +54,12 @@ def test_interval_level_and_edge_cases():
         paired_difference([1, 2], [1])
 
 
+def test_describe_difference_never_calls_one_seed_a_finding():
+    assert "not a finding" in describe_difference(paired_difference([0.9], [0.8]), "mim", "cl")
+    assert "mim ahead" in describe_difference(paired_difference([0.9, 0.95, 0.92], [0.8, 0.84, 0.83]), "mim", "cl")
+    assert "includes 0" in describe_difference(paired_difference([0.9, 0.8, 0.92], [0.85, 0.84, 0.9]), "mim", "cl")
+
+
 def test_correlation_and_cka():
     x = [0.1, 0.2, 0.5, 1.0]
     c = correlation(x, [1, 2, 3, 10])
@@ -76,8 +84,10 @@ def test_arms_cover_each_finding():
 
 # ---------------------------------------------------------------- the harness, quick (CI)
 def test_quick_reproduce_on_tiny(tmp_path):
-    frames = reproduce([1, 2, 3, 4], seeds=[0, 1], preset_name="tiny", out=str(tmp_path),
-                       alphas=[0.1], overrides=dict(device="cpu", dataset="patches"))
+    over = dict(device="cpu", dataset="patches")
+    names = {f: base_config(f, "tiny", over) for f in (1, 2, 3, 4)}
+    frames = reproduce([1, 2, 3, 4], seeds=[0, 1], preset_name="tiny", alphas=[0.1], overrides=over,
+                       on_seed=lambda fr: write_findings(str(tmp_path), fr, names))
     for f in (1, 2, 3, 4):
         fr = frames[f]
         assert (fr["robustness"] > 0).all() and fr["floor"].between(0, 1).all()
@@ -89,8 +99,8 @@ def test_quick_reproduce_on_tiny(tmp_path):
     corr = analyse(2, frames[2])["correlation"]
     assert set(corr["x"]) == {"spectral_gap", "average_degree"}
     assert "Finding 2" in (tmp_path / "report.md").read_text()
-    from dssl_lite.reproduce import merge  # pooling folders gives back the same tables
-    text = merge([str(tmp_path)], str(tmp_path / "merged"), "tiny", dict(dataset="patches"))
+    merged = merge([str(tmp_path)])  # pooling folders gives back the same tables
+    text = write_findings(str(tmp_path / "merged"), merged, {f: base_config(f, "tiny", over) for f in merged})
     assert text == (tmp_path / "report.md").read_text()
 
 
