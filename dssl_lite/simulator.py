@@ -12,8 +12,12 @@ The simulator owns all per-client state: parameters, optimizer moments, the obje
 example BYOL's EMA target) and every run's random generators. `snapshot()` / `restore()` (or
 `scratch()`) let evaluation and feature pictures try things and put everything back.
 
-Optimizer semantics: an FL client receives the global model each round and starts a fresh AdamW
-(as FedAvg clients do); a DecL client keeps its model and its AdamW moments from round to round.
+Optimizer semantics: every client keeps its AdamW moments from round to round while it takes part
+every round (FL with full participation, and DecL); in FL its parameters are replaced by the
+global model at each aggregation, its moments stay. Measured, this learns much faster than a fresh
+AdamW every round (digits, IID, 200 local steps: kNN .69 against .60). With `participation < 1` a
+sampled client starts a fresh AdamW each time it is picked: its old moments would be many rounds
+stale.
 A run's numbers do not depend on what it is stacked with (the tests check it).
 """
 from __future__ import annotations
@@ -136,7 +140,8 @@ class Simulator:
         self.pickers = [np.random.default_rng([c.seed, 1]) for c in self.runs]  # who takes part
         self.round = 0
         self.step = 0  # local steps taken, for the learning-rate schedule
-        self.opt = None if self.federated else self._optimizer(self.params)
+        self.sampled = cfg.participation < 1  # sampled clients: fresh optimizer when picked
+        self.opt = None if self.sampled else self._optimizer(self.params)
         self.active: Optional[torch.Tensor] = None  # this round's clients (None = everyone)
         self._work: Params = self.params
         self._work_state: Params = {}
@@ -195,12 +200,12 @@ class Simulator:
                                             for r, rng in enumerate(self.pickers)]))
 
     def begin_round(self) -> None:
-        """Choose this round's clients, let the objective update their state, and (FL) give them
-        a fresh optimizer on a working copy of the model they received."""
+        """Choose this round's clients and let the objective update their state; sampled clients
+        get a fresh optimizer on a working copy of the model they received."""
         self.active, self._in_round = self._pick_clients(), True
         take = (lambda d: d) if self.active is None else (lambda d: {n: t[self.active].clone() for n, t in d.items()})
         self._work = take(self.params)
-        if self.federated:
+        if self.sampled:
             self.opt = self._optimizer(self._work)
         state = take(self.state)
         self._work_state = self.model.round_start(state, self._work) if state else state
@@ -319,7 +324,7 @@ class Simulator:
     def snapshot(self) -> dict:
         clone = lambda d: {n: t.clone() for n, t in d.items()}
         return {"params": clone(self.params), "state": clone(self.state),
-                "opt": None if self.opt is None or self.federated else copy.deepcopy(self.opt.state_dict()),
+                "opt": None if self.sampled else copy.deepcopy(self.opt.state_dict()),
                 "gens": [g.get_state() for g in self.gens], "pickers": copy.deepcopy(self.pickers),
                 "round": self.round, "step": self.step}
 
@@ -350,7 +355,7 @@ class Simulator:
         """Every client's model `[N, ...]` after `steps` (default `local_steps`) local steps from
         the current state, everyone training, not aggregated. Use inside `scratch()`."""
         self.active, self._work, self._in_round = None, self.params, True
-        if self.federated:
+        if self.sampled:
             self.opt = self._optimizer(self.params)
         self._work_state = self.model.round_start(self.state, self.params) if self.state else {}
         for _ in range(steps or self.cfg.local_steps):

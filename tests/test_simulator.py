@@ -87,13 +87,14 @@ def test_unstackable_configs_are_refused():
         Simulator([preset("tiny"), preset("tiny", width=64)])
 
 
-def test_fl_clients_start_fresh_optimizers_decl_clients_keep_theirs():
-    fl = Simulator(preset("tiny", topology="fl"))
-    list(fl.rounds())
-    assert all(s["step"].item() == fl.cfg.local_steps for s in fl.opt.state.values())
-    ring = Simulator(preset("tiny", topology="ring"))
-    list(ring.rounds())
-    assert all(s["step"].item() == ring.cfg.rounds * ring.cfg.local_steps for s in ring.opt.state.values())
+def test_clients_keep_their_moments_unless_sampled():
+    for topo in ("fl", "ring"):
+        sim = Simulator(preset("tiny", topology=topo))
+        list(sim.rounds())
+        assert all(s["step"].item() == sim.cfg.rounds * sim.cfg.local_steps for s in sim.opt.state.values())
+    sampled = Simulator(preset("tiny", participation=0.5))
+    list(sampled.rounds())
+    assert all(s["step"].item() == sampled.cfg.local_steps for s in sampled.opt.state.values())
 
 
 def test_stacked_adamw_keeps_per_client_moments():
