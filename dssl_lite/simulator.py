@@ -41,6 +41,7 @@ from .partition import heterogeneity, label_histogram, partition
 from .topology import average_degree, fedavg_weights, mixing_matrix, spectral_gap
 
 Params = dict[str, torch.Tensor]
+_GLOBAL_RNG = threading.Lock()  # runs built in parallel threads must not interleave their seeded inits
 
 
 def resolve_device(name: str) -> torch.device:
@@ -124,7 +125,7 @@ class Simulator:
 
         self.model, self.params, self.state = None, {}, {}
         for c in self.runs:  # every run starts from its own seed's initial model
-            with torch.random.fork_rng(devices=[]):
+            with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # timm draws from the global RNG
                 torch.manual_seed(c.seed)
                 model = create_objective(c, ds.channels).to(self.device)
             if list(model.buffers()):
