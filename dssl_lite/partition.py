@@ -16,6 +16,20 @@ def iid_partition(n: int, clients: int, rng: np.random.Generator) -> list[np.nda
     return [np.sort(p) for p in np.array_split(rng.permutation(n), clients)]
 
 
+def _deal(by_class: list[np.ndarray], clients: int, alpha: float, rng: np.random.Generator):
+    """One Dirichlet deal: for every class a shuffled order of its samples and where to cut it
+    among the clients -> (orders, cuts, client sizes). Cheap: no per-client arrays yet."""
+    orders, cuts, sizes = [], [], np.zeros(clients, dtype=np.int64)
+    for idx in by_class:
+        order = rng.permutation(idx)
+        shares = rng.dirichlet(np.full(clients, alpha))
+        cut = (np.cumsum(shares)[:-1] * len(idx)).astype(int)
+        sizes += np.diff(np.concatenate([[0], cut, [len(idx)]]))
+        orders.append(order)
+        cuts.append(cut)
+    return orders, cuts, sizes
+
+
 def dirichlet_partition(labels: np.ndarray, clients: int, alpha: float, rng: np.random.Generator,
                         min_size: int = 10, max_tries: int = 1000) -> list[np.ndarray]:
     """For every class, draw client shares ~ Dir(alpha) and deal that class's samples out.
@@ -27,20 +41,31 @@ def dirichlet_partition(labels: np.ndarray, clients: int, alpha: float, rng: np.
     if clients * min_size > len(labels):
         field = "min_client_size" if 2 * min_size > len(labels) else "clients"
         raise ConfigError(field, f"{clients} clients x min_client_size {min_size} > {len(labels)} samples")
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     for _ in range(max_tries):
-        parts = [[] for _ in range(clients)]
-        for c in np.unique(labels):
-            idx = rng.permutation(np.flatnonzero(labels == c))
-            shares = rng.dirichlet(np.full(clients, alpha))
-            cuts = (np.cumsum(shares)[:-1] * len(idx)).astype(int)
-            for k, chunk in enumerate(np.split(idx, cuts)):
-                parts[k].append(chunk)
-        parts = [np.sort(np.concatenate(p)) for p in parts]
-        if min(len(p) for p in parts) >= min_size:
-            return parts
+        orders, cuts, sizes = _deal(by_class, clients, alpha, rng)
+        if sizes.min() >= min_size:
+            parts = [[] for _ in range(clients)]
+            for order, cut in zip(orders, cuts):
+                for k, chunk in enumerate(np.split(order, cut)):
+                    parts[k].append(chunk)
+            return [np.sort(np.concatenate(p)) for p in parts]
     raise ConfigError("min_client_size", f"no Dirichlet(alpha={alpha}) draw in {max_tries} tries gave "
                       f"every one of {clients} clients >= {min_size} samples; lower it, raise alpha "
                       f"or use fewer clients")
+
+
+def largest_min_size(labels: np.ndarray, clients: int, alpha: Optional[float], seed: int,
+                     max_tries: int = 1000) -> int:
+    """The largest `min_client_size` for which `partition(labels, clients, alpha, seed, ...)`
+    succeeds (0: not even one sample for every client in `max_tries` draws). One pass over the
+    same seeded draws `partition` makes, so a UI can adapt the minimum instead of dead-ending."""
+    labels = np.asarray(labels)
+    if alpha is None:
+        return len(labels) // clients
+    rng = np.random.default_rng(seed)
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    return int(max(_deal(by_class, clients, alpha, rng)[2].min() for _ in range(max_tries)))
 
 
 def partition(labels: np.ndarray, clients: int, alpha: Optional[float], seed: int,
