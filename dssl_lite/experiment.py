@@ -64,6 +64,11 @@ def iid_key(cfg: Config) -> str:
     return cfg.replace(alpha=None).to_json()
 
 
+def is_cached(cfg: Config) -> bool:
+    """Whether `cfg`'s IID baseline is already trained in this process."""
+    return iid_key(cfg) in _IID_CACHE
+
+
 def stacking_pays(cfg: Config) -> bool:
     """Stack runs on one client axis only on a GPU. On CPU a 10-client step is already
     compute-bound (measured: 2 or 6 stacked runs cost 1.0-1.2x the sum of their single steps), and
@@ -124,34 +129,34 @@ def train_groups(groups, stop=None, on_round=None, dataset=None) -> list:
 
     if resolve_device(groups[0][0][0].device).type != "cpu":
         return [job(g, stop) for g in groups]
-    halt = threading.Event()  # the caller's stop, or a failed group: the others stop too
+    failed = threading.Event()  # a failed group stops the others
+    halt = AnyEvent(failed, stop)
 
     def one_thread(g):
         torch.set_num_threads(1)  # per worker thread (OpenMP's setting is per thread)
         try:
             return job(g, halt)
         except BaseException:
-            halt.set()
+            failed.set()
             raise
 
-    watcher = threading.Thread(target=_forward_stop, args=(stop, halt), daemon=True)
-    watcher.start()
-    try:
-        with ThreadPoolExecutor(max(1, min(len(groups), os.cpu_count() or 1))) as pool:
-            futures = [pool.submit(one_thread, g) for g in groups]
-            errors = [f.exception() for f in futures]
-    finally:
-        halt.set()  # ends the watcher
+    with ThreadPoolExecutor(max(1, min(len(groups), os.cpu_count() or 1))) as pool:
+        futures = [pool.submit(one_thread, g) for g in groups]
+        errors = [f.exception() for f in futures]
     real = [e for e in errors if e is not None and not isinstance(e, Stopped)]
     if real or any(errors):
         raise (real or [e for e in errors if e is not None])[0]
     return [f.result() for f in futures]
 
 
-def _forward_stop(stop: Optional[threading.Event], halt: threading.Event) -> None:
-    while stop is not None and not halt.is_set():
-        if stop.wait(0.05):
-            halt.set()
+class AnyEvent:
+    """Set when any of its events is set: what `Simulator.rounds` checks between local steps."""
+
+    def __init__(self, *events: Optional[threading.Event]):
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
 
 
 def run(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optional[OnRound] = None,

@@ -11,30 +11,36 @@ from typing import Any
 
 import ipywidgets as W
 
-from dssl_lite.config import PRESETS, TOPOLOGIES, preset as make_preset
+from dssl_lite.config import PRESETS, preset as make_preset
+from dssl_lite.data import load
+from dssl_lite.registry import DATASETS, OBJECTIVES, TOPOLOGIES
 
 from .features_panel import FeaturePanel
 from .model import ExplorerModel, describe
-from .views import GraphView, LabelView, LossView, RobustnessView
+from .views import GraphView, LabelView, LossView, RobustnessView, SamplesView
 
 FIELDS = ("alpha", "topology", "degree", "objective", "clients", "rounds", "seed")
 HELP = {
-    "alpha": "Dirichlet label skew. Small alpha: each client sees few classes; large: near IID.",
+    "alpha": "Dirichlet label skew. Small alpha: each client sees few classes (0.01: about one); "
+             "large: near IID.",
     "topology": "fl: a server averages everyone. ring/regular/erdos_renyi/complete: neighbours "
                 "gossip (DecL). none: no communication.",
     "degree": "Neighbours per client (regular, erdos_renyi). More = faster mixing.",
-    "objective": "mim: masked image modelling. cl: contrastive (SimSiam). mar: MIM + alignment "
-                 "to the received model. simclr: contrastive with negatives.",
     "clients": "Number of clients K; the data is split among them.",
     "rounds": "Communication rounds (local steps, then averaging or gossip).",
-    "seed": "Same seed, same partition, graph and numbers.",
+    "seed": "The first seed; Run trains this seed and the next ones (same seed, same numbers).",
+    "seeds": "Seeds per Run: each point is their mean, its bar their spread (the noise).",
     "preset": "Load a named setting (sets every control); Reset returns to it.",
 }
-ROBUSTNESS_NOTE = ("<b>Robustness is a ratio</b>: accuracy of this run divided by the accuracy of the "
-                   "same run on IID data. CL may reach a higher absolute accuracy than MIM and still "
-                   "be less robust.")
-PREDICT = ("<b>Predict first.</b> Before your first run, write down what you expect: will robustness "
-           "drop below 1 at alpha = 0.01? Which objective loses less, MIM or CL? Does a denser graph help?")
+DEFINITIONS = (
+    "<b>heterogeneity</b>: how far clients' label mixes are from the whole data's (0 = IID, 1 = "
+    "disjoint classes) · <b>spectral gap</b>: how fast gossip mixes models (1 = one step averages "
+    "everyone, near 0 = slow) · <b>robustness</b>: accuracy of this run divided by the accuracy "
+    "of the same run on IID data (1 = nothing lost). CL may reach a higher absolute accuracy than "
+    "MIM and still be less robust.")
+PREDICT = ("<b>Predict first.</b> Before your first run, write down what you expect: at alpha = 0.01 "
+           "(about one class per client), will robustness drop below 1? Which objective loses "
+           "less, MIM or CL? Does a denser graph help?")
 
 
 def _row(control: W.Widget, help_text: str, error: W.HTML) -> W.VBox:
@@ -63,16 +69,17 @@ class Explorer(W.VBox):
         self.controls: dict[str, W.Widget] = {
             "alpha": W.FloatLogSlider(value=cfg.alpha or 0.1, base=10, min=-2, max=2, step=0.1,
                                       description="alpha", readout_format=".3g", **slider),
-            "topology": W.Dropdown(options=TOPOLOGIES, value=cfg.topology, description="topology",
+            "topology": W.Dropdown(options=list(TOPOLOGIES), value=cfg.topology, description="topology",
                                    style=style, layout=wide),
             "degree": W.IntSlider(value=cfg.degree, min=1, max=31, description="degree", **slider),
-            "objective": W.Dropdown(options=["mim", "cl", "mar", "simclr"], value=cfg.objective,
+            "objective": W.Dropdown(options=list(OBJECTIVES), value=cfg.objective,
                                     description="objective", style=style, layout=wide),
             "clients": W.IntSlider(value=cfg.clients, min=2, max=64, description="clients", **slider),
             "rounds": W.IntSlider(value=cfg.rounds, min=1, max=100, description="rounds", **slider),
             "seed": W.BoundedIntText(value=cfg.seed, min=0, max=2**31 - 1, description="seed",
                                      style=style, layout=wide),
         }
+        self.seeds = W.IntSlider(value=model.seeds, min=1, max=5, description="seeds", **slider)
         self.iid = W.Checkbox(value=cfg.alpha is None, description="IID (no skew)", indent=False,
                               layout=W.Layout(width="auto"))
         self.preset = W.Dropdown(options=list(PRESETS) + ["custom"],
@@ -81,11 +88,12 @@ class Explorer(W.VBox):
         self.errors = {f: W.HTML() for f in FIELDS}
         self.general_error = W.HTML()
 
-        self.run_button = W.Button(description="Run", button_style="success", icon="play")
-        self.stop_button = W.Button(description="Stop", button_style="warning", icon="stop")
-        self.reset_button = W.Button(description="Reset", icon="undo")
-        self.pin_button = W.Button(description="Pin this run", icon="thumb-tack")
-        self.copy_button = W.Button(description="Copy config", icon="copy")
+        # text-only buttons: icons would come from a web font the page may not reach offline
+        self.run_button = W.Button(description="Run", button_style="success")
+        self.stop_button = W.Button(description="Stop", button_style="warning")
+        self.reset_button = W.Button(description="Reset")
+        self.pin_button = W.Button(description="Pin this run")
+        self.copy_button = W.Button(description="Copy config")
         for name in ("run", "stop", "reset", "pin", "copy"):  # stable hooks for browser tests
             getattr(self, f"{name}_button").add_class(f"dssl-{name}")
         self.auto_run = W.Checkbox(value=False, description="run on every change", indent=False,
@@ -94,29 +102,42 @@ class Explorer(W.VBox):
                                       description="x axis", style={"button_width": "70px"})
         self.yaml = W.Textarea(layout=W.Layout(width="100%", height="0px", display="none"))
         self.status = W.HTML("idle · no runs yet")
+        self.progress = W.FloatProgress(value=0, min=0, max=1, description="", bar_style="info",
+                                        layout=W.Layout(width="320px", visibility="hidden"))
+        self.progress.add_class("dssl-progress")
+        self.progress_text = W.HTML()
+        self.notice = W.HTML()
+        self.comparison = W.HTML()
+        self.objective_help = W.HTML()
         self.readout = W.HTML()  # the cheap views' numbers, as text (screen readers, tests)
         self.table = W.HTML()
         self.prediction = W.Textarea(placeholder="your prediction", layout=W.Layout(width="100%", height="48px"))
         self.predict_box = W.VBox([W.HTML(PREDICT), self.prediction])
 
-        self.views = {"labels": LabelView(backend=backend), "graph": GraphView(backend=backend),
-                      "loss": LossView(backend=backend), "robustness": RobustnessView(backend=backend)}
+        self.views = {"labels": LabelView(backend=backend), "samples": SamplesView(backend=backend),
+                      "graph": GraphView(backend=backend), "loss": LossView(backend=backend),
+                      "robustness": RobustnessView(backend=backend)}
         self.features = FeaturePanel(model)
 
         alpha_row = W.HBox([self.controls["alpha"], self.iid], layout=W.Layout(flex_flow="row wrap"))
         rows = [_row(alpha_row, HELP["alpha"], self.errors["alpha"])]
-        rows += [_row(self.controls[f], HELP[f], self.errors[f]) for f in FIELDS[1:]]
-        rows += [_row(self.preset, HELP["preset"], W.HTML())]
+        for f in FIELDS[1:]:
+            rows.append(_row(self.controls[f], HELP[f], self.errors[f]) if f != "objective" else
+                        W.VBox([W.HBox([self.controls[f], self.objective_help],
+                                       layout=W.Layout(flex_flow="row wrap", align_items="center")),
+                                self.errors[f]]))
+        rows += [_row(self.seeds, HELP["seeds"], W.HTML()), _row(self.preset, HELP["preset"], W.HTML())]
         wrap = W.Layout(flex_flow="row wrap", width="100%")
         buttons = W.HBox([self.run_button, self.stop_button, self.reset_button, self.pin_button,
                           self.copy_button, self.auto_run], layout=wrap)
         v = {k: view.widget for k, view in self.views.items()}
-        charts = W.HBox([v["labels"], v["graph"], v["loss"], v["robustness"]], layout=wrap)
+        charts = W.HBox([v["labels"], v["samples"], v["graph"], v["loss"], v["robustness"]], layout=wrap)
+        self.header = W.HTML()
         super().__init__(
-            [W.HTML("<h3 style='margin:4px 0'>D-SSL explorer: non-IID clients, live</h3>"),
-             self.predict_box, *rows, self.general_error, buttons, self.yaml, self.status,
-             W.HTML(ROBUSTNESS_NOTE), self.readout, charts, self.x_axis, self.table,
-             self.features],
+            [self.header, self.predict_box, *rows, self.notice, self.general_error, buttons, self.yaml,
+             W.HBox([self.progress, self.progress_text], layout=wrap), self.status, self.comparison,
+             W.HTML(f"<span style='font-size:90%'>{DEFINITIONS}</span>"), self.readout, charts,
+             self.x_axis, self.table, self.features],
             layout=W.Layout(width="100%", max_width="1400px", overflow="hidden"))
         self.add_class("dssl-explorer")
         self._syncing = False
@@ -142,6 +163,7 @@ class Explorer(W.VBox):
         for name, ctl in self.controls.items():
             ctl.observe(lambda ch, name=name: self._push(name), names="value")
         self.iid.observe(lambda ch: self._push("alpha"), names="value")
+        self.seeds.observe(self._on_seeds, names="value")
         self.preset.observe(self._on_preset, names="value")
         self.run_button.on_click(lambda b: self.run())
         self.stop_button.on_click(lambda b: self.stop())
@@ -164,6 +186,10 @@ class Explorer(W.VBox):
             return
         self.controls["alpha"].disabled = self.iid.value
         self.model.set(**{name: self._value(name)})
+
+    def _on_seeds(self, change) -> None:
+        self.model.seeds = int(change["new"])
+        self.model.set()  # the minimum client size must suit every seed
 
     def _on_preset(self, change) -> None:
         if self._syncing or change["new"] == "custom":
@@ -195,38 +221,68 @@ class Explorer(W.VBox):
         m = self.model
         if event == "setting":
             self._pull()
-            self.controls["degree"].disabled = payload.config.topology not in ("regular", "erdos_renyi")
-            self.views["labels"].update(payload)
-            self.views["graph"].update(payload)
             c = payload.config
+            self.controls["degree"].disabled = not TOPOLOGIES.get(c.topology).obj.uses_degree
+            self.run_button.disabled = False
+            self.views["labels"].update(payload)
+            self.views["samples"].update(payload, load(c.dataset, c.image_size).train_x.numpy())
+            self.views["graph"].update(payload)
+            self.header.value = self._header(c)
+            self.objective_help.value = (f"<span style='color:#555;font-size:90%'>"
+                                         f"{html.escape(OBJECTIVES.get(c.objective).help)}</span>")
+            self.notice.value = (f"<span class='dssl-notice' style='color:#8a6d00'>&#9432; "
+                                 f"{html.escape(m.notice)}</span>") if m.notice else ""
             self.readout.value = (
                 f"<span class='dssl-readout'>{c.clients} clients, alpha {'IID' if c.iid else f'{c.alpha:.3g}'}: "
                 f"heterogeneity {payload.heterogeneity:.3f} · {c.topology}: average degree "
-                f"{payload.average_degree:.1f}, spectral gap {payload.spectral_gap:.3f}</span>")
+                f"{payload.average_degree:.1f}, spectral gap {payload.spectral_gap:.3f} · min client "
+                f"size {c.min_client_size}</span>")
         elif event == "error":
             self._show_error(payload)
+            if payload is not None:  # the charts still show the last valid setting: say so
+                self.run_button.disabled = True
+                self.readout.value = ("<span class='dssl-readout' style='color:#b00020'>This setting "
+                                      "cannot be run (see the message above); the charts show the last "
+                                      "valid one. Run is disabled until the controls describe a valid "
+                                      "setting.</span>")
         elif event == "start":
             self._show_error(None)
             self.views["loss"].start(describe(payload.as_dict()), payload.clients)
             self.status.value = f"<b>running</b> {html.escape(describe(payload.as_dict()))}"
+            self.progress.value, self.progress.layout.visibility = 0, "visible"
+            self.progress.bar_style = "info"
         elif event == "round":
-            phase, rec = payload
-            self.views["loss"].show(m.live)
-            what = "IID baseline" if phase == "iid" else "non-IID"
-            self.status.value = (f"<b>running</b> {what} round {rec['round']} · loss {rec['loss']:.4f}"
-                                 f" · {rec['seconds']:.1f} s")
+            self.views["loss"].show(payload[2])
+        elif event == "progress":
+            p = payload.progress()
+            self.progress.value = p["fraction"]
+            eta = "" if p["eta"] is None else f", about {p['eta']:.0f} s left"
+            phase = ("training non-IID runs and IID baselines side by side" if payload.total >
+                     payload.config.rounds * len(payload.seeds) else "training (IID baselines cached)")
+            self.progress_text.value = (f"<span class='dssl-progress-text'>{phase}: {p['done']} of "
+                                        f"{p['total']} rounds ({len(payload.seeds)} seeds), "
+                                        f"{p['seconds']:.0f} s{eta}</span>")
+            if p["done"] == p["total"]:
+                self.progress_text.value = ("<span class='dssl-progress-text'>probing the encoders "
+                                            "(kNN / linear on frozen features)...</span>")
         elif event == "finished":
             self.views["robustness"].update(m.results, self.x_axis.value)
             self.table.value = self._table()
             self.status.value = self._summary(payload)
+            self.comparison.value = (f"<span class='dssl-comparison'>{html.escape(m.comparison())}</span>"
+                                     if len(m.results) > 1 else "")
+            self.progress.value, self.progress.bar_style = 1, "success"
+            self.progress_text.value = ""
             if self.prediction.value.strip():
                 self.predict_box.children = (W.HTML(
                     f"You predicted: <i>{html.escape(self.prediction.value)}</i>. Compare with the "
                     "robustness chart."),)
         elif event == "stopped":
+            self.progress.layout.visibility, self.progress_text.value = "hidden", ""
             self.status.value = (f"stopped after {payload.rounds['non_iid']} non-IID / "
                                  f"{payload.rounds['iid']} IID rounds · {len(m.results)} run(s) finished")
         elif event == "failed":
+            self.progress.bar_style, self.progress_text.value = "danger", ""
             self._show_error((payload.error_field, payload.error))
             self.status.value = f"run failed · {len(m.results)} run(s) finished"
         elif event == "pinned":
@@ -235,7 +291,7 @@ class Explorer(W.VBox):
             self.views["loss"].pin(None)
             self.views["loss"].start("loss (live)", 0)
             self.views["robustness"].update([], self.x_axis.value)
-            self.table.value = ""
+            self.table.value = self.comparison.value = ""
             self.status.value = "idle · no runs yet"
 
     def _show_error(self, err) -> None:
@@ -247,17 +303,26 @@ class Explorer(W.VBox):
         box = self.errors.get(field, self.general_error)
         box.value = f"<span class='dssl-error' style='color:#b00020'>&#9888; {html.escape(message)}</span>"
 
+    @staticmethod
+    def _header(c) -> str:
+        model = f"{c.model} (width {c.width}, depth {c.depth}, patch {c.patch_size})"
+        return (f"<div class='dssl-header' style='font-size:95%'><b>Data</b> {c.dataset}: "
+                f"{html.escape(DATASETS.get(c.dataset).help)} · <b>model</b> {model} · "
+                f"{c.rounds} rounds x {c.local_steps} local steps · {c.probe} probe</div>")
+
     def _summary(self, res) -> str:
-        return (f"<span class='dssl-status'>done · <b>{len(self.results)}</b> run(s) finished · last "
-                f"robustness <b>{res.robustness:.3f}</b> (accuracy {res.accuracy:.3f} / IID "
-                f"{res.iid_accuracy:.3f}) · {res.seconds:.1f} s</span>")
+        spread = f" +- {res.robustness_sd:.3f}" if len(res.runs) > 1 else ""
+        return (f"<span class='dssl-status'>done · <b>{len(self.results)}</b> setting(s) finished · last "
+                f"robustness <b>{res.robustness:.3f}{spread}</b> over {len(res.runs)} seed(s) "
+                f"(accuracy {res.accuracy:.3f} / IID {res.iid_accuracy:.3f}) · {res.seconds:.1f} s</span>")
 
     def _table(self) -> str:
+        sd = lambda r: f" +- {r.robustness_sd:.3f}" if len(r.runs) > 1 else ""
         rows = "".join(
-            f"<tr><td>{i + 1}</td><td>{html.escape(describe(r.config))}</td><td>{r.accuracy:.3f}</td>"
-            f"<td>{r.iid_accuracy:.3f}</td><td><b>{r.robustness:.3f}</b></td></tr>"
+            f"<tr><td>{i + 1}</td><td>{html.escape(describe(r.config))}</td><td>{len(r.runs)}</td>"
+            f"<td>{r.accuracy:.3f}</td><td>{r.iid_accuracy:.3f}</td><td><b>{r.robustness:.3f}</b>{sd(r)}</td></tr>"
             for i, r in enumerate(self.results[-10:]))
-        return ("<table style='font-size:90%'><tr><th>#</th><th>run</th><th>accuracy</th>"
+        return ("<table style='font-size:90%'><tr><th>#</th><th>setting</th><th>seeds</th><th>accuracy</th>"
                 f"<th>IID accuracy</th><th>robustness</th></tr>{rows}</table>")
 
     def _show_yaml(self) -> None:
@@ -265,12 +330,15 @@ class Explorer(W.VBox):
         self.yaml.layout.display, self.yaml.layout.height = "block", "220px"
 
 
-def build_explorer(preset: str = "live", backend: str = "auto", **overrides: Any) -> Explorer:
-    """The explorer for a named preset (plus config overrides), ready to display.
+def build_explorer(preset: str = "live", backend: str = "auto", seeds: int = 3, **overrides: Any) -> Explorer:
+    """The explorer for a named preset (plus config overrides), ready to display; every Run
+    trains `seeds` seeds.
 
     Example:
         >>> from dssl_widgets import build_explorer
         >>> build_explorer("live")
     """
     cfg = make_preset(preset, **overrides)
-    return Explorer(ExplorerModel(cfg, preset, modified=bool(overrides)), backend=backend)
+    model = ExplorerModel(cfg, preset, modified=bool(overrides))
+    model.seeds = seeds
+    return Explorer(model, backend=backend)

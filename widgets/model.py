@@ -9,7 +9,9 @@ the worker thread too, and must only change widget properties.
 """
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -18,8 +20,9 @@ import numpy as np
 from dssl_lite import experiment
 from dssl_lite.config import Config, ConfigError, from_dict, preset
 from dssl_lite.data import load
-from dssl_lite.partition import heterogeneity, label_histogram, partition
+from dssl_lite.partition import heterogeneity, label_histogram, largest_min_size, partition
 from dssl_lite.simulator import Stopped
+from dssl_lite.stats import describe_difference, paired_difference
 from dssl_lite.topology import average_degree, mixing_matrix, spectral_gap
 
 Listener = Callable[[str, Any], None]
@@ -30,6 +33,7 @@ class Setting:
     """What the cheap views draw for one config: no model, no training (milliseconds)."""
 
     config: Config
+    parts: tuple                # K arrays of training-image indices, one per client
     histogram: np.ndarray       # [K, C] label counts per client
     adjacency: np.ndarray       # [K, K] 0/1
     sizes: np.ndarray           # [K] samples per client
@@ -38,35 +42,104 @@ class Setting:
     average_degree: float
 
 
+@functools.lru_cache(maxsize=256)
+def _parts(dataset: str, image_size: int, clients: int, alpha, seed: int, min_size: int) -> tuple:
+    """Partitions are pure functions of these values; at small alpha a draw can take a moment."""
+    labels = load(dataset, image_size).train_y.cpu().numpy()
+    return tuple(partition(labels, clients, alpha, seed, min_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _largest_min(dataset: str, image_size: int, clients: int, alpha, seed: int) -> int:
+    return largest_min_size(load(dataset, image_size).train_y.cpu().numpy(), clients, alpha, seed)
+
+
 def setting(cfg: Config) -> Setting:
     """Partition and graph of `cfg`, as the engine will build them (same seeds, same functions)."""
     ds = load(cfg.dataset, cfg.image_size)  # cached by the engine
     labels = ds.train_y.cpu().numpy()
-    parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
+    parts = _parts(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
     sizes = np.array([len(p) for p in parts])
     hist = label_histogram(labels, parts, ds.num_classes)
     adj, w = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, sizes, cfg.seed, cfg.gossip_steps)
-    return Setting(cfg, hist, adj, sizes, heterogeneity(hist), spectral_gap(w), average_degree(adj))
+    return Setting(cfg, parts, hist, adj, sizes, heterogeneity(hist), spectral_gap(w), average_degree(adj))
 
 
 @dataclass
 class Attempt:
-    """One press of Run (or restart): how it ended and how far it got, finished or not."""
+    """One press of Run (or restart): how it ended and how far it got, finished or not.
+    `rounds` counts the rounds of the slowest run of each phase (seeds train side by side)."""
 
     config: Config
+    seeds: list = field(default_factory=list)
     status: str = "running"               # running | finished | stopped | error
     rounds: dict = field(default_factory=lambda: {"non_iid": 0, "iid": 0})
     stop_requested_at: Optional[dict] = None  # rounds done when its stop event was set
     error: Optional[str] = None
     error_field: str = ""                 # the config field an error is about, if any
+    total: int = 0                        # rounds to train in all (every seed, uncached baselines)
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+    _seen: dict = field(default_factory=dict)
+
+    def progress(self) -> dict:
+        """{"done", "total", "fraction", "seconds", "eta"}: the estimate assumes steady rounds."""
+        spent = time.monotonic() - self.started
+        frac = self.done / self.total if self.total else 0.0
+        eta = spent * (1 - frac) / frac if frac > 0 else None
+        return {"done": self.done, "total": self.total, "fraction": frac, "seconds": spent, "eta": eta}
+
+
+@dataclass
+class Point:
+    """One setting trained at several seeds: one point (mean and spread) on the robustness chart.
+    Reads like a `Result` (config, robustness, accuracy, metrics, seconds) with means over seeds."""
+
+    config: dict                 # the setting; its seed is the first of `seeds`
+    runs: list                   # one `Result` per seed, in seed order
+    seconds: float
+
+    @property
+    def seeds(self) -> list:
+        return [r.seed for r in self.runs]
+
+    def _values(self, key: str) -> np.ndarray:
+        return np.array([r.metrics[key] for r in self.runs], dtype=float)
+
+    def mean(self, key: str) -> float:
+        return float(self._values(key).mean())
+
+    def sd(self, key: str) -> float:
+        v = self._values(key)
+        return float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+    robustness = property(lambda self: self.mean("robustness"))
+    robustness_sd = property(lambda self: self.sd("robustness"))
+    accuracy = property(lambda self: self.mean("accuracy"))
+    iid_accuracy = property(lambda self: self.mean("iid_accuracy"))
+
+    @property
+    def metrics(self) -> dict:
+        return {k: self.mean(k) for k, v in self.runs[0].metrics.items() if isinstance(v, (int, float))}
+
+    def compare(self, other: "Point") -> str:
+        """This point against `other` in words: the paired interval over their shared seeds."""
+        shared = [s for s in self.seeds if s in other.seeds]
+        if not shared:
+            return "no shared seeds to compare with the previous run"
+        mine = {r.seed: r.robustness for r in self.runs}
+        theirs = {r.seed: r.robustness for r in other.runs}
+        d = paired_difference([mine[s] for s in shared], [theirs[s] for s in shared])
+        return describe_difference(d, "this", "previous")
 
 
 class ExplorerModel:
     """Draft config + cheap views + one worker thread + finished results.
 
     Events sent to listeners: "setting" (Setting), "error" ((field, message) or None),
-    "start" (Config), "round" ((phase, record)), "finished" (Result), "stopped" (Attempt),
-    "failed" (Attempt), "idle" (None), "pinned" (dict), "reset" (None).
+    "start" (Config), "round" ((phase, record, live snapshot)), "progress" (Attempt), "finished" (Point),
+    "stopped" (Attempt), "failed" (Attempt), "idle" (None), "pinned" (dict), "reset" (None).
+    Every Run trains `seeds` seeds of the draft (side by side) and adds one `Point`.
 
     Example:
         >>> m = ExplorerModel(preset("tiny"))
@@ -84,10 +157,13 @@ class ExplorerModel:
         self.setting: Setting = setting(cfg)
         self.results: list = []             # finished `Result`s, oldest first
         self.attempts: list[Attempt] = []
-        self.live: dict[str, list] = {"non_iid": [], "iid": []}  # records of the current run
+        self.live: dict[str, dict] = {"non_iid": {}, "iid": {}}  # phase -> seed -> round records
         self.pinned: Optional[dict] = None  # {"label", "loss"} of a pinned run (ghost curve)
         self.auto_run = False               # True: every valid change starts a run
         self.simulators: dict = {}          # label -> trained Simulator, last two finished runs
+        self.seeds = 3                      # seeds per Run: a point is a mean with its spread
+        self.notice: str = ""               # what the model adapted to keep the draft valid
+        self.wanted_min_size = cfg.min_client_size  # the preset's minimum, restored when possible
         self.listeners: list[Listener] = []
         self._cv = threading.Condition()
         self._job: Optional[tuple[str, Any]] = None   # ("train", Config) | ("call", fn)
@@ -109,7 +185,7 @@ class ExplorerModel:
         self.values.update(changes)
         self.modified = self.modified or bool(changes)
         try:
-            cfg = from_dict(self.values)
+            cfg = self._feasible(from_dict(self.values))
             new_setting = setting(cfg)
         except (ConfigError, ValueError) as e:
             fld = getattr(e, "field", None) or str(e).split(":")[0]
@@ -125,10 +201,29 @@ class ExplorerModel:
             self.run()
         return True
 
+    def _feasible(self, cfg: Config) -> Config:
+        """The draft with the largest minimum client size (up to the preset's) for which every
+        seed's split exists, so that a slider never dead-ends; a ConfigError with the reason in
+        words when not even one image per client is possible."""
+        seeds = range(cfg.seed, cfg.seed + self.seeds)
+        best = min(_largest_min(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, s) for s in seeds)
+        if best < 1:
+            alpha = "IID" if cfg.alpha is None else f"alpha {cfg.alpha:.3g}"
+            raise ConfigError("clients", f"at {alpha}, {cfg.clients} clients cannot all get images: small "
+                              f"alpha gives each class to a few clients, so others get none. Use fewer "
+                              f"clients or a larger alpha")
+        size = min(self.wanted_min_size, best)
+        self.notice = "" if size == self.wanted_min_size else (
+            f"minimum client size lowered from {self.wanted_min_size} to {size} so that every "
+            f"client of every seed gets data")
+        self.values["min_client_size"] = size
+        return cfg if cfg.min_client_size == size else cfg.replace(min_client_size=size)
+
     def load_preset(self, name: str) -> None:
         """Replace the whole draft with a named preset (keeps results and the pinned curve)."""
         self.preset_name, self.modified = name, False
         self.values = preset(name).as_dict()
+        self.wanted_min_size = self.values["min_client_size"]
         self.set()
 
     # ----- the worker -----
@@ -209,17 +304,25 @@ class ExplorerModel:
 
     def _train(self, att: Attempt, stop: threading.Event) -> None:
         cfg = att.config
+        att.seeds = list(range(cfg.seed, cfg.seed + self.seeds))
+        att.total = cfg.rounds * (len(att.seeds) + sum(not experiment.is_cached(cfg.replace(seed=s))
+                                                       for s in att.seeds if not cfg.iid))
         self.attempts.append(att)
-        self.live = {"non_iid": [], "iid": []}
+        self.live = {"non_iid": {}, "iid": {}}
         self._emit("start", cfg)
+        lock = threading.Lock()
 
-        def on_round(phase: str, rec: dict) -> None:
-            att.rounds[phase] = rec["round"]
-            self.live[phase].append(rec)
-            self._emit("round", (phase, rec))
+        def on_round(phase: str, rec: dict) -> None:  # from the training threads, side by side
+            with lock:
+                self.live[phase].setdefault(rec["seed"], []).append(rec)
+                att.done += 1
+                att.rounds[phase] = min(len(v) for v in self.live[phase].values())
+                snapshot = {ph: {s: list(v) for s, v in d.items()} for ph, d in self.live.items()}
+                self._emit("round", (phase, rec, snapshot))
+                self._emit("progress", att)
 
         try:
-            res, sim = experiment.run(cfg, stop, on_round, keep_simulator=True)
+            results, sim = experiment.run_seeds(cfg, att.seeds, stop, on_round, keep_simulator=True)
         except Stopped:
             att.status = "stopped"
             self._emit("stopped", att)
@@ -230,23 +333,32 @@ class ExplorerModel:
             self._emit("failed", att)
         else:
             att.status = "finished"
-            self.results.append(res)
-            self.simulators[describe(res.config)] = sim  # for the feature-space panel
+            point = Point(cfg.as_dict(), results, time.monotonic() - att.started)
+            self.results.append(point)
+            self.simulators[describe(point.config)] = sim  # for the feature-space panel
             while len(self.simulators) > 2:
                 self.simulators.pop(next(iter(self.simulators)))
-            self._emit("finished", res)
+            self._emit("finished", point)
         finally:
             with self._cv:
                 self._current = None
+
+    def comparison(self) -> str:
+        """The last point against the one before, in words (paired over shared seeds)."""
+        if len(self.results) < 2:
+            return ""
+        last, prev = self.results[-1], self.results[-2]
+        return f"{describe(last.config)} vs {describe(prev.config)}: {last.compare(prev)}"
 
     # ----- small helpers the GUI shows -----
     def pin(self) -> Optional[dict]:
         """Keep the last finished (or current) loss curve as a grey ghost to compare against."""
         if self.results:
-            res = self.results[-1]
+            res = self.results[-1].runs[0]
             loss, cfg = [h["loss"] for h in res.history], res.config
         elif self.live["non_iid"]:
-            loss, cfg = [h["loss"] for h in self.live["non_iid"]], self.config.as_dict()
+            first = next(iter(self.live["non_iid"].values()))
+            loss, cfg = [h["loss"] for h in first], self.config.as_dict()
         else:
             return None
         self.pinned = {"label": describe(cfg), "loss": loss}
@@ -258,7 +370,7 @@ class ExplorerModel:
         self.stop()
         self.results.clear()
         self.pinned = None
-        self.live = {"non_iid": [], "iid": []}
+        self.live = {"non_iid": {}, "iid": {}}
         self._emit("reset")
         self.load_preset(self.preset_name)
 

@@ -129,6 +129,8 @@ class GraphView(Panel):
         self.ax.add_collection(self.edges)
         self.nodes = self.ax.scatter([], [], s=[], zorder=2, edgecolors="k", linewidths=0.5)
         self.server = self.ax.scatter([0], [0], s=160, marker="s", c="k", zorder=3)
+        self.ax.text(0.0, -1.22, "colour = client's main class · size = its data · square = server",
+                     ha="center", va="top", fontsize=7, color="0.3")
 
     @staticmethod
     def layout(k: int) -> np.ndarray:
@@ -158,21 +160,27 @@ class GraphView(Panel):
 
 
 class LossView(Panel):
-    """Live loss per round: non-IID mean (solid), thin per-client lines, the IID baseline (dashed)
+    """Live training loss per round, relative to the run's first round (so MIM and CL curves,
+    whose losses have different scales, share one axis): the non-IID mean over clients and seeds
+    (solid), thin per-client lines of the first seed, the IID baseline (dashed, when it trains)
     and a pinned earlier run (grey ghost)."""
 
     def __init__(self, **kw):
         super().__init__(figsize=(4.2, 3.0), **kw)
         self.ax = self.fig.add_subplot()
         self.ax.set_xlabel("round")
-        self.ax.set_ylabel("training loss")
+        self.ax.set_ylabel("loss / loss in round 1")
         self.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         (self.ghost,) = self.ax.plot([], [], color="0.7", lw=2.5, label="_pinned")  # no legend until pinned
-        (self.iid,) = self.ax.plot([], [], "--", color="tab:gray", lw=1.5, label="IID baseline")
-        (self.main,) = self.ax.plot([], [], color="tab:blue", lw=2, label="this run (mean)")
+        (self.iid,) = self.ax.plot([], [], "--", color="tab:gray", lw=1.5, label="_iid")
+        (self.main,) = self.ax.plot([], [], color="tab:blue", lw=2, label="non-IID (mean)")
         self.client_lines: list = []
-        self.ax.legend(fontsize=8, loc="upper right")
         self.ax.set_title("loss (live)", fontsize=10)
+        self._legend()
+
+    def _legend(self) -> None:
+        shown = [ln for ln in (self.main, self.iid, self.ghost) if not ln.get_label().startswith("_")]
+        self.ax.legend(handles=shown, fontsize=8, loc="upper right")
 
     def start(self, label: str, clients: int) -> None:
         for ln in self.client_lines:
@@ -181,31 +189,47 @@ class LossView(Panel):
                              for _ in range(clients)]
         self.main.set_data([], [])
         self.iid.set_data([], [])
+        self.iid.set_label("_iid")
         self.ax.set_title(label, fontsize=10)
+        self._legend()
         self.draw()
 
+    @staticmethod
+    def relative(runs: dict) -> tuple[list, list]:
+        """Mean over seeds of loss / first-round loss, for the rounds every seed has reached."""
+        curves = [np.array([r["loss"] for r in recs]) for recs in runs.values() if recs]
+        if not curves:
+            return [], []
+        n = min(len(c) for c in curves)
+        rel = np.mean([c[:n] / c[0] if c[0] else c[:n] for c in curves], axis=0)
+        return list(range(1, n + 1)), list(rel)
+
     def show(self, live: dict) -> None:
-        """Redraw from the model's live records (both phases)."""
-        recs = list(live["non_iid"])
-        x = [r["round"] for r in recs]
-        self.main.set_data(x, [r["loss"] for r in recs])
-        if recs:
-            per_client = np.array([r["client_loss"] for r in recs])  # [R, K]
+        """Redraw from the model's live records: `{phase: {seed: [records]}}`."""
+        self.main.set_data(*self.relative(live["non_iid"]))
+        first = next(iter(live["non_iid"].values()), [])
+        if first:
+            per_client = np.array([[np.nan if v is None else v for v in r["client_loss"]] for r in first])
+            per_client = per_client / np.where(per_client[:1] == 0, 1, per_client[:1])
+            x = range(1, len(first) + 1)
             for k, ln in enumerate(self.client_lines[: per_client.shape[1]]):
                 ln.set_data(x, per_client[:, k])
-        iid = list(live["iid"])
-        self.iid.set_data([r["round"] for r in iid], [r["loss"] for r in iid])
+        xs, ys = self.relative(live["iid"])
+        self.iid.set_data(xs, ys)
+        if xs and self.iid.get_label().startswith("_"):
+            self.iid.set_label("IID baseline")
+            self._legend()
         self._rescale()
 
     def pin(self, pinned) -> None:
         if pinned is None:
             self.ghost.set_data([], [])
             self.ghost.set_label("_pinned")
-            self.ax.legend(fontsize=8, loc="upper right")
         else:
-            self.ghost.set_data(range(1, len(pinned["loss"]) + 1), pinned["loss"])
+            loss = np.array(pinned["loss"])
+            self.ghost.set_data(range(1, len(loss) + 1), loss / (loss[0] or 1))
             self.ghost.set_label(f"pinned: {pinned['label']}")
-            self.ax.legend(fontsize=8, loc="upper right")
+        self._legend()
         self._rescale()
 
     def _rescale(self) -> None:
@@ -215,22 +239,29 @@ class LossView(Panel):
 
 
 class RobustnessView(Panel):
-    """One point per finished run: robustness (a ratio to the IID run) against alpha or degree;
-    colour = objective, marker = FL (circle) or DecL (triangle)."""
+    """One point per Run: mean robustness over its seeds with a bar of +- one standard deviation
+    (the seed noise), against alpha or degree; colour = objective, marker = FL (circle) or DecL
+    (triangle). The grey line at 1 means nothing was lost to non-IID data."""
 
     def __init__(self, **kw):
         super().__init__(figsize=(4.2, 3.0), **kw)
         self.ax = self.fig.add_subplot()
         self.ax.set_ylabel("robustness = acc / acc(IID)")
         self.ax.axhline(1.0, color="0.8", lw=1, zorder=0)
-        self.points = {}
-        for obj, color in OBJECTIVE_COLORS.items():
-            for fam, marker in FAMILY_MARKERS.items():
-                self.points[obj, fam] = self.ax.scatter(np.empty(0), np.empty(0), c=color, marker=marker,
-                                                        s=45, edgecolors="k", linewidths=0.5,
-                                                        label=f"{obj} {fam}")
+        self.points, self.bars = {}, {}
+        for obj in OBJECTIVE_COLORS:
+            self._artists(obj)
         self.x = "alpha"
         self._axes_for("alpha")
+
+    def _artists(self, obj: str) -> None:
+        color = OBJECTIVE_COLORS.setdefault(obj, f"C{len(OBJECTIVE_COLORS) % 10}")
+        for fam, marker in FAMILY_MARKERS.items():
+            self.points[obj, fam] = self.ax.scatter(np.empty(0), np.empty(0), c=color, marker=marker, s=45,
+                                                    edgecolors="k", linewidths=0.5, label=f"{obj} {fam}",
+                                                    zorder=3)
+            self.bars[obj, fam] = LineCollection([], colors=color, linewidths=1.5, zorder=2)
+            self.ax.add_collection(self.bars[obj, fam])
 
     def _axes_for(self, x: str) -> None:
         self.x = x
@@ -254,13 +285,18 @@ class RobustnessView(Panel):
     def update(self, results: list, x: str = "alpha") -> None:
         if x != self.x:
             self._axes_for(x)
+        for r in results:
+            if (r.config["objective"], "FL") not in self.points:
+                self._artists(r.config["objective"])
         ys = []
         for (obj, fam), sc in self.points.items():
             mine = [r for r in results if r.config["objective"] == obj
                     and (r.config["topology"] == "fl") == (fam == "FL")]
             xy = np.array([[self.x_of(r, x), r.robustness] for r in mine]).reshape(-1, 2)
+            sd = np.array([getattr(r, "robustness_sd", 0.0) for r in mine])
             sc.set_offsets(xy)
-            ys += list(xy[:, 1])
+            self.bars[obj, fam].set_segments([[(px, py - e), (px, py + e)] for (px, py), e in zip(xy, sd)])
+            ys += list(xy[:, 1] - sd) + list(xy[:, 1] + sd)
         if ys:
             lo, hi = min(ys + [1.0]), max(ys + [1.0])
             pad = max(0.05, 0.1 * (hi - lo))
@@ -271,5 +307,38 @@ class RobustnessView(Panel):
         used = [sc for sc in self.points.values() if len(sc.get_offsets())]
         if used:
             self.ax.legend(handles=used, fontsize=8, loc="lower right")
-        self.ax.set_title(f"robustness, {len(results)} run(s)", fontsize=10)
+        seeds = {len(getattr(r, "runs", [r])) for r in results}
+        note = f", {'/'.join(map(str, sorted(seeds)))} seeds each, bars = +-1 sd" if results else ""
+        self.ax.set_title(f"robustness, {len(results)} setting(s){note}", fontsize=9)
+        self.draw()
+
+
+class SamplesView(Panel):
+    """What each client holds: a few of its training images per client (rows), for the current
+    split, so "non-IID" is something one can see."""
+
+    def __init__(self, per_client: int = 6, max_clients: int = 10, **kw):
+        super().__init__(figsize=(3.4, 3.0), **kw)
+        self.per_client, self.max_clients = per_client, max_clients
+        self.ax = self.fig.add_subplot()
+        self.ax.set_axis_off()
+        self.im = self.ax.imshow(np.zeros((2, 2)), cmap="gray", interpolation="nearest")
+        self.ax.set_title("what each client holds", fontsize=10)
+
+    def update(self, s, images: np.ndarray) -> None:
+        """`images`: the training images `[N, C, H, W]` the split indexes."""
+        k = min(len(s.parts), self.max_clients)
+        h, w = images.shape[-2:]
+        grid = np.full((k * (h + 1), self.per_client * (w + 1)), np.nan)
+        rng = np.random.default_rng(0)
+        for i, part in enumerate(s.parts[:k]):
+            pick = rng.choice(part, size=min(self.per_client, len(part)), replace=False)
+            for j, idx in enumerate(pick):
+                grid[i * (h + 1): i * (h + 1) + h, j * (w + 1): j * (w + 1) + w] = images[idx].mean(0)
+        self.im.set_data(grid)
+        self.im.set_extent((0, grid.shape[1], grid.shape[0], 0))
+        finite = grid[np.isfinite(grid)]
+        self.im.set_clim(finite.min(), finite.max())
+        more = f" (first {k} of {len(s.parts)})" if len(s.parts) > k else ""
+        self.ax.set_title(f"what each client holds: a row per client{more}", fontsize=9)
         self.draw()
