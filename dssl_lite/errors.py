@@ -15,6 +15,7 @@ class ConfigError(ValueError):
     `message` says what is allowed; `str(error)` is the one line the CLI prints."""
 
     def __init__(self, field: str, message: str):
+        field = field if len(field) <= 60 else f"{field[:45]}... ({len(field)} chars)"  # a typed key
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
