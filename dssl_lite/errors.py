@@ -6,7 +6,10 @@ from typing import Any
 
 def short(value: Any, limit: int = 60) -> str:
     """`repr(value)` cut to `limit` characters: an error line never repeats a huge bad value."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits has no repr
+        return f"<a {type(value).__name__} too long to show>"
     return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
 
 

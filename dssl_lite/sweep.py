@@ -140,6 +140,8 @@ def read_grid(path) -> Any:
                           f"{MAX_GRID_BYTES:,}")
     try:
         return yaml.load(path.read_text(), Loader=GridLoader)
+    except ConfigError:
+        raise
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         why = getattr(e, "problem", None) or str(e).splitlines()[0]
@@ -149,6 +151,8 @@ def read_grid(path) -> Any:
         raise ConfigError("grid", f"{path} is not UTF-8 text") from None
     except RecursionError:
         raise ConfigError("grid", f"{path} nests too deeply") from None
+    except ValueError as e:  # e.g. an integer of 5,000 digits
+        raise ConfigError("grid", f"{path}: {str(e)[:80]}") from None
 
 
 def notebook_parameters(nb_path) -> dict[str, Any]:
