@@ -92,18 +92,18 @@ class GridLoader(yaml.SafeLoader):
         return node
 
     def construct_mapping(self, node, deep=False):
-        lines: dict = {}
+        first: dict = {}  # key -> the line it was first given on
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden: allowed
                 continue
             key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
             try:
-                first = lines.setdefault(key, line)
+                if key in first:
+                    raise ConfigError(str(key), f"given twice in the grid file (lines {first[key]} and "
+                                      f"{line}); YAML would keep only the last: remove one")
+                first[key] = line
             except TypeError:  # unhashable: SafeLoader names that error itself
                 continue
-            if lines.get(key) is not None and first is not line:
-                raise ConfigError(str(key), f"given twice in the grid file (lines {first} and {line}); "
-                                  "YAML would keep only the last: remove one")
         return super().construct_mapping(node, deep)
 
 
@@ -159,18 +159,22 @@ def notebook_parameters(nb_path) -> dict[str, Any]:
     """Names and default values (None when not a literal) of a notebook's `parameters` cell."""
     import nbformat
 
-    nb = nbformat.read(str(nb_path), as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None:
+    try:
+        nb = nbformat.read(str(nb_path), as_version=4)
+        cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+        body = ast.parse(cell.source).body if cell is not None else None
+    except Exception as e:  # not JSON, not a notebook, a cell that does not parse: nbformat has many
+        raise ConfigError("notebook", f"{nb_path} is not a readable notebook ({type(e).__name__})") from None
+    if body is None:
         raise ConfigError("notebook", f"{nb_path} has no cell tagged 'parameters'")
     out = {}
-    for node in ast.parse(cell.source).body:
+    for node in body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
         for t in targets:
             if isinstance(t, ast.Name):
                 try:
                     out[t.id] = ast.literal_eval(node.value) if node.value is not None else None
-                except ValueError:
+                except (ValueError, TypeError, SyntaxError, RecursionError):  # not a literal
                     out[t.id] = None
     return out
 

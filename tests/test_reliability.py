@@ -193,6 +193,8 @@ def test_duplicate_yaml_keys_are_refused(tmp_path):
     assert e.field == "grid" and "lines 2 and 3" in str(e)
     e = grid_error(tmp_path, "preset: tiny\ngrid:\n  seed: [0]\n  alpha: [0.1]\n  seed: [1]\n")
     assert e.field == "seed" and "twice" in str(e)
+    e = grid_error(tmp_path, "preset: tiny\ngrid: {seed: [0], seed: [1]}\n")
+    assert e.field == "seed" and "lines 2 and 2" in str(e)
     base = "base: &b {seed: [0]}\n"  # a merge key may still be overridden
     assert yaml.load(base + "x:\n  <<: *b\n  seed: [1]\n", Loader=sw.GridLoader)["x"] == {"seed": [1]}
 
@@ -227,7 +229,7 @@ def test_runs_are_counted_and_capped_before_expansion(tmp_path, capsys):
     ("preset: tiny\ngrid: {1: [0]}\n", "grid"), ("preset: [tiny]\ngrid: {seed: [0]}\n", "preset"),
     ("notebook: [x]\ngrid: {seed: [0]}\n", "notebook"), ("grid: {seed: [0]\n", "grid"),
     ("- 1\n- 2\n", "grid"), ("preset: tiny\ngrid: {seed: [" + "9" * 5000 + "]}\n", "grid"),
-    ("[" * 5000, "grid"),
+    ("[" * 5000, "grid"), ("notebook: g.yaml\ngrid: {seed: [0]}\n", "notebook"),  # not a notebook
 ])
 def test_bad_grid_files_are_one_clean_error(tmp_path, text, field):
     e = grid_error(tmp_path, text)
