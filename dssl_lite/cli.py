@@ -14,6 +14,8 @@ from . import __version__
 from .config import FIELD_NAMES, PRESETS, Config, from_dict
 from .errors import ConfigError, short
 from .registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES
+from .storage import check_writable, no_space, write_json
+from .sweep import MAX_RUNS, SweepError
 
 # CLI flag -> (config field type, help); any other field is reachable through --set FIELD=VALUE
 FLAGS = {"dataset": (str, "dataset (registered names; see choices)"),
@@ -51,6 +53,8 @@ def parse_sets(pairs: list[str]) -> dict:
         if "=" not in kv:
             raise ConfigError("set", f"got {short(kv)}; expected FIELD=VALUE")
         k, v = kv.split("=", 1)
+        if not k.strip():
+            raise ConfigError("set", f"got {short(kv)}; expected FIELD=VALUE with a field name")
         out[k.strip()] = None if v.strip().lower() in ("none", "null") else v.strip()
     return out
 
@@ -95,15 +99,10 @@ def positive_ints(text: str, field: str, lo: int = 1) -> list[int]:
     return vals
 
 
-def check_out(path: str | None, field: str = "out") -> None:
-    """An output file path must be writable as a file: checked before any training."""
-    if path is None:
-        return
-    p = Path(path)
-    if p.is_dir():
-        raise ConfigError(field, f"{path} is a folder; give a file path such as {Path(path) / 'result.json'}")
-    if p.parent.exists() and not p.parent.is_dir():
-        raise ConfigError(field, f"{p.parent} is not a folder")
+def check_out(path: str | None, field: str = "out", folder: bool = False) -> None:
+    """An output path must be writable (as a file, or a folder): checked before any training."""
+    if path is not None:
+        check_writable(path, field, folder)
 
 
 # ----- commands -----
@@ -112,7 +111,6 @@ def cmd_run(a) -> int:
     check_out(a.out)
     from .experiment import run
     from .simulator import Diverged
-    from .storage import write_json
 
     bars = {}
 
@@ -151,6 +149,8 @@ def cmd_run(a) -> int:
 def cmd_demo(a) -> int:
     """The main job on the embedded default: each objective at one alpha, as a table."""
     base = config_from_args(a)
+    if a.seeds < 1:
+        raise ConfigError("seeds", f"got {a.seeds}; allowed: an integer >= 1")
     objectives = [o.strip() for o in a.objectives.split(",")]
     for o in objectives:
         OBJECTIVES.get(o)  # a bad name answers before any training
@@ -183,9 +183,13 @@ def cmd_data(a) -> int:
 def cmd_sweep(a) -> int:
     from .sweep import sweep
 
-    res = sweep(a.grid, a.out, a.executor, a.workers, a.num_cpus, a.num_gpus, a.address)
-    print(f"sweep: {res['total']} runs, {res['ran']} ran, {res['skipped']} already finished, "
-          f"{len(res['failed'])} failed; summary in {Path(a.out) / 'summary.csv'}")
+    if a.max_runs < 1:
+        raise ConfigError("max_runs", f"got {a.max_runs}; allowed: an integer >= 1")
+    res = sweep(a.grid, a.out, a.executor, a.workers, a.num_cpus, a.num_gpus, a.address,
+                max_runs=a.max_runs)
+    print(f"sweep: {res['total']} runs, {res['ran']} ran ({len(res['damaged'])} of them damaged before), "
+          f"{res['skipped']} already finished, {len(res['failed'])} failed; summary in "
+          f"{Path(a.out) / 'summary.csv'}")
     for name in res["failed"]:
         print(f"  failed: {name} (see {Path(a.out) / name / 'error.json'})")
     return 1 if res["failed"] else 0
@@ -222,6 +226,10 @@ def cmd_reproduce(a) -> int:
     except ValueError:
         raise ConfigError("alphas", f"got {short(a.alphas)}; allowed: comma-separated numbers > 0") from None
     degrees = positive_ints(a.degrees, "degrees") if a.degrees else None
+    check_out(a.out, "out", folder=True)
+    for d in (a.merge.split(",") if a.merge else []):
+        if not list(Path(d).glob("finding*.csv")):
+            raise ConfigError("merge", f"{short(d)} holds no finding*.csv (a `reproduce --out` folder)")
     import torch
 
     from . import findings as fd
@@ -294,7 +302,10 @@ def build_parser() -> Parser:
     s.add_argument("--workers", type=int, default=1, help="runs at once (local processes / Ray tasks in flight)")
     s.add_argument("--num-cpus", type=float, default=1, help="CPUs per run (Ray)")
     s.add_argument("--num-gpus", type=float, default=0, help="GPUs per run (Ray)")
-    s.add_argument("--address", default=None, help="Ray cluster address; a local Ray starts when omitted")
+    s.add_argument("--address", default=None,
+                   help="join this Ray cluster; omitted: a private local Ray on 127.0.0.1, no dashboard")
+    s.add_argument("--max-runs", type=int, default=MAX_RUNS,
+                   help=f"refuse grids with more runs than this (default {MAX_RUNS:,})")
     s.set_defaults(func=cmd_sweep)
 
     rp = sub.add_parser("report", help="summary table and plots of a sweep folder")
@@ -332,6 +343,15 @@ def main(argv=None) -> int:
     except (ConfigError, ArgumentError, FileNotFoundError) as e:  # FileNotFoundError: a dataset
         print(f"dssl-lite: error: {e}", file=sys.stderr)
         return 2
+    except SweepError as e:  # folder in use, disk full, Ray down: finished work is kept
+        print(f"dssl-lite: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if not no_space(e):
+            raise
+        print(f"dssl-lite: error: no space left to write {e.filename or 'the output'}; nothing half-written "
+              "was left", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dssl-lite: interrupted", file=sys.stderr)
         return 130

@@ -66,6 +66,8 @@ class Config:
     client_chunk: int = 0               # 0 = all clients in one vmap call; else chunk size
 
     def __post_init__(self):
+        if isinstance(self.alpha, float) and self.alpha == math.inf:  # one meaning of infinity: IID
+            object.__setattr__(self, "alpha", None)
         validate(self)
 
     @property
@@ -179,7 +181,7 @@ def _coerce(name: str, value: Any) -> Any:
             raise ConfigError("alpha", f"got {value!r}; allowed: a number > 0 or 'iid'")
         try:
             value = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # 10**400 has no float
             raise ConfigError("alpha", f"got {short(value)}; allowed: a number > 0 or 'iid'") from None
         return None if math.isinf(value) and value > 0 else value
     default = Config.__dataclass_fields__[name].default
@@ -200,7 +202,7 @@ def _coerce(name: str, value: Any) -> Any:
     if isinstance(default, float) and isinstance(value, (int, str)):
         try:
             return float(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             return value
     return value
 

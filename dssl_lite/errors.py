@@ -6,7 +6,10 @@ from typing import Any
 
 def short(value: Any, limit: int = 60) -> str:
     """`repr(value)` cut to `limit` characters: an error line never repeats a huge bad value."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits has no repr
+        return f"<a {type(value).__name__} too long to show>"
     return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
 
 
@@ -15,6 +18,7 @@ class ConfigError(ValueError):
     `message` says what is allowed; `str(error)` is the one line the CLI prints."""
 
     def __init__(self, field: str, message: str):
+        field = field if len(field) <= 60 else f"{field[:45]}... ({len(field)} chars)"  # a typed key
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message

@@ -1,16 +1,24 @@
 """Files that are never half-written and never silently trusted.
 
 `atomic_write` is the one writer for results, summaries and sweep metadata: temp file in the same
-folder, fsync, rename, so a killed process or a full disk leaves either the old file or the new
-one. `read_json` is the one reader: a damaged file is a `DamagedFile` that names the path, never
-a JSON traceback.
+folder, fsync, rename, fsync of the folder, so a killed process, a power cut or a full disk leaves
+either the old file or the new one. `read_json` is the one reader: a damaged file is a
+`DamagedFile` that names the path, never a JSON traceback. `check_writable` answers "can this
+path be written?" before any work is done, so a bad `--out` never costs a finished result.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Union
+
+from .errors import ConfigError
+
+# errors that mean "no room left": a full disk, a quota, a file-size limit (ulimit -f)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 class DamagedFile(ValueError):
@@ -25,7 +33,7 @@ def atomic_write(path: Union[str, Path], data: Union[str, bytes]) -> Path:
     """Write `data` to `path` all at once: temp file + fsync + rename (POSIX-atomic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
     raw = data.encode() if isinstance(data, str) else data
     try:
         with open(tmp, "wb") as f:
@@ -36,7 +44,40 @@ def atomic_write(path: Union[str, Path], data: Union[str, bytes]) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
     return path
+
+
+def fsync_dir(folder: Union[str, Path]) -> None:
+    """Make a rename in `folder` durable: without it a power cut can undo the rename."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def no_space(e: BaseException) -> bool:
+    """True for an OSError that says the disk (or a quota, or a file-size limit) is full."""
+    return isinstance(e, OSError) and e.errno in NO_SPACE
+
+
+def check_writable(path: Union[str, Path], field: str, folder: bool = False) -> Path:
+    """`ConfigError(field)` unless `path` can be written as a file (or, with `folder`, used as a
+    folder); the folders it needs are made now. Called before any training, so a bad output
+    path costs nothing instead of a finished result."""
+    p = Path(path)
+    if p.exists() and p.is_dir() != folder:
+        want = "folder" if folder else "file; give a file path such as " + str(p / "result.json")
+        raise ConfigError(field, f"{path} is a {'folder' if p.is_dir() else 'file'}, not a {want}")
+    home = p if folder else p.parent
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(field, f"cannot make {home}: {e.strerror or e}") from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise ConfigError(field, f"cannot write in {home}: permission denied")
+    return p
 
 
 def write_json(path: Union[str, Path], obj: Any, indent: int = 1) -> Path:

@@ -85,6 +85,9 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path, monkeypatch):
     ({"preset": "tiny"}, "grid"),
     ({"preset": "tiny", "grid": {"seed": []}}, "seed"),
     ({"preset": "tiny", "grid": {"seed": [0]}, "extra": 1}, "extra"),
+    ({"preset": "tiny", "grid": {"seed": [0, 0.0]}}, "grid"),       # one run written two ways
+    ({"preset": "tiny", "grid": {"alpha": [True]}}, "alpha"),       # a boolean is not a number
+    ({"preset": "tiny", "grid": {"seed": list(range(101)), "rounds": list(range(1, 101))}}, "grid"),  # > cap
 ])
 def test_bad_grid_fails_before_any_run(tmp_path, monkeypatch, grid, field):
     monkeypatch.setattr(sw, "execute", lambda *a: pytest.fail("a run started"))

@@ -158,6 +158,11 @@ class Explorer(W.VBox):
     def wait(self, timeout: float | None = None) -> bool:
         return self.model.wait(timeout)
 
+    def close(self) -> None:
+        """Stop the worker thread, free the trained models, then close the widgets."""
+        self.model.close()
+        super().close()
+
     # ----- wiring -----
     def _wire(self) -> None:
         for name, ctl in self.controls.items():
@@ -285,6 +290,8 @@ class Explorer(W.VBox):
             self.progress.bar_style, self.progress_text.value = "danger", ""
             self._show_error((payload.error_field, payload.error))
             self.status.value = f"run failed · {len(m.results)} run(s) finished"
+        elif event == "listener_error":
+            self._show_error(("", payload))
         elif event == "pinned":
             self.views["loss"].pin(payload)
         elif event == "reset":

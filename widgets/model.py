@@ -10,6 +10,7 @@ the worker thread too, and must only change widget properties.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from dssl_lite.stats import describe_difference, paired_difference
 from dssl_lite.topology import average_degree, mixing_matrix, spectral_gap
 
 Listener = Callable[[str, Any], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -138,8 +140,10 @@ class ExplorerModel:
 
     Events sent to listeners: "setting" (Setting), "error" ((field, message) or None),
     "start" (Config), "round" ((phase, record, live snapshot)), "progress" (Attempt), "finished" (Point),
-    "stopped" (Attempt), "failed" (Attempt), "idle" (None), "pinned" (dict), "reset" (None).
-    Every Run trains `seeds` seeds of the draft (side by side) and adds one `Point`.
+    "stopped" (Attempt), "failed" (Attempt), "idle" (None), "pinned" (dict), "reset" (None),
+    "listener_error" (str: a listener raised; the others are told so they can show it).
+    Every Run trains `seeds` seeds of the draft (side by side) and adds one `Point`; `close()`
+    ends the worker.
 
     Example:
         >>> m = ExplorerModel(preset("tiny"))
@@ -171,11 +175,20 @@ class ExplorerModel:
         self._stop = threading.Event()
         self._current: Optional[Attempt] = None
         self._worker: Optional[threading.Thread] = None
+        self._closed = False
 
     # ----- events -----
     def _emit(self, event: str, payload: Any = None) -> None:
+        """Call every listener. One that raises is logged and reported to the others as
+        "listener_error", and the rest still run: a display bug must never kill the worker
+        thread (that left `running` True and every later `run()` silently ignored)."""
         for fn in list(self.listeners):
-            fn(event, payload)
+            try:
+                fn(event, payload)
+            except Exception as e:
+                log.exception("explorer listener %r failed on %r", fn, event)
+                if event != "listener_error":  # a listener that fails on this too is only logged
+                    self._emit("listener_error", f"display error on {event!r}: {type(e).__name__}: {e}")
 
     # ----- the draft config and the cheap views -----
     def set(self, **changes: Any) -> bool:
@@ -241,6 +254,8 @@ class ExplorerModel:
 
     def _submit(self, job: tuple[str, Any]) -> None:
         with self._cv:
+            if self._closed:
+                raise RuntimeError("this explorer is closed; build a new one")
             self._job = job
             self._stop.set()            # cancel whatever runs now; the worker takes `job` next
             self._mark_stop()
@@ -279,10 +294,33 @@ class ExplorerModel:
         with self._cv:
             return self._cv.wait_for(lambda: not self._busy and self._job is None, timeout)
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the run in progress (within one round), end the worker thread and drop the
+        trained simulators, results and listeners, so a notebook that builds many explorers
+        does not keep every thread and every model alive."""
+        with self._cv:
+            self._closed = True
+            self._job = None
+            self._stop.set()
+            self._mark_stop()
+            self._cv.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout)
+            self._worker = None
+        self.simulators.clear()
+        self.results.clear()
+        self.attempts.clear()
+        self.live = {"non_iid": {}, "iid": {}}
+        self.listeners.clear()
+
     def _loop(self) -> None:
         while True:
             with self._cv:
-                self._cv.wait_for(lambda: self._job is not None)
+                self._cv.wait_for(lambda: self._job is not None or self._closed)
+                if self._closed:
+                    self._busy = False
+                    self._cv.notify_all()
+                    return
                 (kind, arg), self._job = self._job, None
                 self._stop = stop = threading.Event()
                 self._busy = True
