@@ -260,6 +260,35 @@ def cmd_reproduce(a) -> int:
     return 0
 
 
+def cmd_atlas(a) -> int:
+    from . import atlas
+
+    if a.action == "build":
+        spec = atlas.read_grid(a.grid)
+        cfgs = atlas.expand(spec)  # validates everything before any training
+        out = Path(a.out or atlas.SHIPPED / f"{spec.get('preset', 'live')}.csv")
+        check_out(str(out))
+        print(f"atlas: {len(cfgs)} rows in the grid; building into {out}", file=sys.stderr)
+        table = atlas.build(spec, out, on_group=lambda i, n, s: print(
+            f"  group {i}/{n} done ({s:.1f} s)", file=sys.stderr, flush=True))
+        print(f"atlas: {len(table)} rows in {out}")
+        return 0
+    path = Path(a.atlas or atlas.SHIPPED / "live.csv")
+    if not path.is_file():
+        raise ConfigError("atlas", f"no such file: {path}")
+    if a.rows < 1:
+        raise ConfigError("rows", f"got {a.rows}; allowed: an integer >= 1")
+    out = atlas.verify(path, a.rows, a.seed)
+    for r in out["rows"]:
+        print(f"row {r['row']} ({r['config_hash']}): accuracy {r['accuracy']:.4f} vs atlas "
+              f"{r['atlas_accuracy']:.4f}, largest difference {r['difference']:.2e}")
+    same = "the same engine" if out["same_engine"] else (
+        f"a different engine (atlas {', '.join(out['atlas_engine'])}, now {out['engine']}): "
+        "differences are expected; rebuild the atlas")
+    print(f"largest difference over {len(out['rows'])} rows: {out['max_difference']:.2e}; built by {same}")
+    return 0 if out["max_difference"] == 0 or not out["same_engine"] else 1
+
+
 # ----- the parser -----
 def build_parser() -> Parser:
     p = Parser(prog="dssl-lite", description="Distributed self-supervised learning under non-IID data, "
@@ -328,6 +357,18 @@ def build_parser() -> Parser:
     f.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on shared CPUs)")
     f.add_argument("--json", action="store_true", help="print the frames as JSON")
     f.set_defaults(func=cmd_reproduce)
+
+    at = sub.add_parser("atlas", help="measured grids behind the explorer: build one, or verify rows")
+    at_sub = at.add_subparsers(dest="action", required=True, metavar="action", parser_class=Parser)
+    ab = at_sub.add_parser("build", help="train a grid's missing rows into an atlas CSV (resumable)")
+    ab.add_argument("grid", help="YAML: preset, seeds, groups of field: [values]")
+    ab.add_argument("--out", default=None, help="the CSV (default: the package's atlas for the preset)")
+    ab.set_defaults(func=cmd_atlas)
+    av = at_sub.add_parser("verify", help="re-run random rows and report the largest difference")
+    av.add_argument("--atlas", default=None, help="the CSV (default: the package's live atlas)")
+    av.add_argument("--rows", type=int, default=3, help="how many random rows to re-run")
+    av.add_argument("--seed", type=int, default=0, help="which random rows")
+    av.set_defaults(func=cmd_atlas)
     return p
 
 

@@ -1,0 +1,238 @@
+"""The atlas: measured runs on a grid, shipped with the package, so every slider position that was
+measured answers at once (the explorer draws it before anyone presses Run; quick notebooks read it).
+
+One CSV row per (preset, objective, topology, degree, alpha, ..., seed) with accuracy, IID
+accuracy, robustness, the random-encoder floor, wall time, device, a hash of the config, the
+package version and a hash of the engine's source, so `verify` can re-run rows and say whether the
+engine has changed since. A grid file lists groups of settings; within a group every alpha trains
+with its IID baseline (once per seed), side by side:
+
+    preset: live
+    seeds: [0, 1, 2, 3, 4]
+    groups:
+      - {objective: [mim, cl], topology: [fl], alpha: [0.01, 0.1, iid]}
+      - {objective: [mim, cl], topology: [regular], degree: [4, 8], alpha: [0.01, iid]}
+
+`build` is resumable: rows already in the file (same config hash) are skipped, and the file is
+rewritten atomically after every group.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .config import FIELD_NAMES, PRESETS, Config, from_dict
+from .errors import ConfigError, short
+from .storage import atomic_write
+
+HERE = Path(__file__).resolve().parent
+SHIPPED = HERE.parent / "data" / "atlas"  # the measured atlases: <preset>.csv
+COLUMNS = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed",
+           "accuracy", "iid_accuracy", "robustness", "floor", "seconds", "device", "config_hash",
+           "version", "engine", "config"]
+GRID_KEYS = ("preset", "seeds", "groups")
+
+
+def config_hash(cfg: Config) -> str:
+    return hashlib.sha256(cfg.to_json().encode()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=1)
+def engine_hash() -> str:
+    """A hash of the engine's source (every module but the CLI, docs and this file): rows built
+    by the same engine re-run to the same numbers on CPU."""
+    skip = {"cli.py", "atlas.py", "report.py", "demo.py"}
+    h = hashlib.sha256()
+    for p in sorted(HERE.rglob("*.py")):
+        if p.name not in skip:
+            h.update(p.relative_to(HERE).as_posix().encode() + p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+# ----- grids -----
+def expand(spec: dict, max_rows: int = 5000) -> list[Config]:
+    """A grid spec -> every config it names (non-IID and IID alike), validated before any run."""
+    if not isinstance(spec, dict):
+        raise ConfigError("grid", f"expected a mapping with keys {', '.join(GRID_KEYS)}")
+    for k in spec:
+        if k not in GRID_KEYS:
+            raise ConfigError(str(k), f"unknown key; allowed: {', '.join(GRID_KEYS)}")
+    name = spec.get("preset", "live")
+    if name not in PRESETS:
+        raise ConfigError("preset", f"got {short(name)}; allowed: {', '.join(PRESETS)}")
+    seeds = spec.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           for s in seeds):
+        raise ConfigError("seeds", f"got {short(seeds)}; allowed: a list of integers")
+    groups = spec.get("groups")
+    if not isinstance(groups, list) or not groups:
+        raise ConfigError("groups", "give a list of groups, each a mapping of field: [values]")
+    for g in groups:
+        if not isinstance(g, dict) or not all(isinstance(v, list) and v for v in g.values()):
+            raise ConfigError("groups", f"each group maps config fields to non-empty lists; got {short(g)}")
+    count = len(seeds) * sum(math.prod(len(v) for v in g.values()) for g in groups)
+    if count > max_rows:
+        raise ConfigError("groups", f"{count:,} rows is more than the cap of {max_rows:,}")
+    out, seen = [], set()
+    for g in groups:
+        for k in g:
+            if k not in FIELD_NAMES or k == "seed":
+                raise ConfigError(str(k), f"not a config field an atlas varies; allowed: "
+                                  f"{', '.join(f for f in FIELD_NAMES if f != 'seed')}")
+        for combo in itertools.product(*g.values(), seeds):
+            values = dict(zip([*g, "seed"], combo))
+            cfg = from_dict({**PRESETS[name], **values})
+            key = cfg.to_json()
+            if key not in seen:
+                seen.add(key)
+                out.append(cfg)
+    return out
+
+
+def _group_key(cfg: Config) -> str:
+    """Runs that differ only in alpha share an IID baseline: they train together."""
+    return cfg.replace(alpha=None).to_json()
+
+
+def _row(preset_name: str, cfg: Config, metrics: dict, floor: float, seconds: float, device: str) -> dict:
+    return {"preset": preset_name, "objective": cfg.objective, "topology": cfg.topology,
+            "degree": cfg.degree, "alpha": math.nan if cfg.alpha is None else cfg.alpha,
+            "mar_weight": cfg.mar_weight, "participation": cfg.participation, "seed": cfg.seed,
+            "accuracy": metrics["accuracy"], "iid_accuracy": metrics["iid_accuracy"],
+            "robustness": metrics["robustness"], "floor": floor, "seconds": seconds, "device": device,
+            "config_hash": config_hash(cfg), "version": __version__, "engine": engine_hash(),
+            "config": cfg.to_json()}
+
+
+def read(path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.read_csv(path)
+
+
+def build(spec: dict, out, preset_name: Optional[str] = None,
+          on_group: Optional[Callable[[int, int, float], None]] = None) -> pd.DataFrame:
+    """Train every configuration of `spec` not yet in `out` (a CSV) and add its rows. Groups that
+    share an IID baseline train together (`experiment.run_many`: side by side on CPU, stacked on a
+    GPU); the file is rewritten after every group, so an interrupted build loses one group."""
+    from .experiment import run_many
+    from .findings import floor_accuracy
+    from .simulator import resolve_device
+
+    cfgs = expand(spec)
+    name = preset_name or spec.get("preset", "live")
+    table = read(out)
+    done = set(table["config_hash"]) if len(table) else set()
+    groups: dict[str, list[Config]] = {}
+    for c in cfgs:
+        if config_hash(c) not in done:
+            groups.setdefault(_group_key(c), []).append(c)
+    for i, members in enumerate(groups.values()):
+        t0 = time.perf_counter()
+        results = run_many(members)
+        secs = (time.perf_counter() - t0) / len(members)
+        device = resolve_device(members[0].device).type
+        rows = [_row(name, c, r.metrics, floor_accuracy(c)[f"global_{c.probe}"], secs, device)
+                for c, r in zip(members, results)]
+        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True) if len(table) else pd.DataFrame(rows)
+        atomic_write(out, table[COLUMNS].to_csv(index=False))
+        if on_group:
+            on_group(i + 1, len(groups), time.perf_counter() - t0)
+    return table
+
+
+def verify(path, rows: int = 3, seed: int = 0) -> dict:
+    """Re-run `rows` random rows of an atlas (with their IID baselines) and compare. On the same
+    engine and CPU the numbers must be identical; -> {"rows", "max_difference", "same_engine", ...}."""
+    from .experiment import clear_iid_cache, run
+
+    table = read(path)
+    if not len(table):
+        raise ConfigError("atlas", f"{path} has no rows")
+    pick = random.Random(seed).sample(range(len(table)), min(rows, len(table)))
+    checked, worst = [], 0.0
+    for i in pick:
+        r = table.iloc[i]
+        cfg = from_dict(json.loads(r["config"]))
+        clear_iid_cache()
+        res = run(cfg)
+        diff = max(abs(res.accuracy - r["accuracy"]), abs(res.iid_accuracy - r["iid_accuracy"]),
+                   abs(res.robustness - r["robustness"]))
+        worst = max(worst, diff)
+        checked.append({"row": int(i), "config_hash": r["config_hash"], "accuracy": res.accuracy,
+                        "atlas_accuracy": float(r["accuracy"]), "difference": diff})
+    engines = sorted(set(table["engine"].astype(str)))
+    return {"rows": checked, "max_difference": worst, "atlas_engine": engines,
+            "engine": engine_hash(), "same_engine": engines == [engine_hash()]}
+
+
+# ----- reading it for the explorer and the notebooks -----
+@functools.lru_cache(maxsize=8)
+def shipped(preset_name: str) -> pd.DataFrame:
+    """The atlas shipped for a preset (empty when none was measured), with match keys."""
+    return with_keys(read(SHIPPED / f"{preset_name}.csv"))
+
+
+def _key(config: dict, drop: tuple) -> str:
+    return json.dumps({k: v for k, v in config.items() if k not in drop}, sort_keys=True)
+
+
+ALONG = {"alpha": ("alpha", "seed"), "degree": ("topology", "degree", "seed")}
+
+
+def with_keys(table: pd.DataFrame) -> pd.DataFrame:
+    """Add, per row, the setting without the x-axis field(s) and the seed: rows with equal keys
+    lie on one curve."""
+    table = table.copy()
+    configs = [json.loads(c) for c in table["config"]] if len(table) else []
+    for x, drop in ALONG.items():
+        table[f"key_{x}"] = [_key(c, drop) for c in configs]
+    table["average_degree"] = [_avg_degree(c) for c in configs]
+    return table
+
+
+def curve(table: pd.DataFrame, cfg: Config, x: str = "alpha") -> pd.DataFrame:
+    """The measured curve through `cfg`'s setting along `x`: robustness (mean, sd, n over seeds)
+    and accuracies, per alpha (IID at inf) or per average degree (every graph, FL included, at
+    `cfg`'s alpha). Every other field must equal `cfg`'s. Empty when the atlas lacks it."""
+    empty = pd.DataFrame(columns=["x", "robustness_mean", "robustness_sd", "n"])
+    if not len(table):
+        return empty
+    t = table[table[f"key_{x}"] == _key(cfg.as_dict(), ALONG[x])]
+    if x == "degree":
+        t = t[t["alpha"].isna()] if cfg.alpha is None else t[np.isclose(t["alpha"], cfg.alpha)]
+        t = t.assign(x=t["average_degree"], family=np.where(t["topology"] == "fl", "FL", "DecL"))
+    else:
+        t = t.assign(x=t["alpha"].fillna(np.inf), family="FL" if cfg.is_federated else "DecL")
+    if not len(t):
+        return empty
+    out = t.groupby(["x", "family"]).agg(
+        robustness_mean=("robustness", "mean"), robustness_sd=("robustness", "std"),
+        accuracy_mean=("accuracy", "mean"), iid_accuracy_mean=("iid_accuracy", "mean"),
+        floor=("floor", "mean"), n=("robustness", "size")).reset_index()
+    return out.fillna({"robustness_sd": 0.0})
+
+
+def _avg_degree(cfg: dict) -> float:
+    k = cfg["clients"]
+    return {"ring": 2.0 if k > 2 else 1.0, "complete": k - 1.0, "fl": k - 1.0,
+            "none": 0.0}.get(cfg["topology"], float(cfg["degree"]))
+
+
+def read_grid(path) -> dict:
+    """A grid file through the sweep's safe YAML reader (duplicate keys and alias bombs refused)."""
+    from .sweep import read_grid as read_yaml
+
+    return read_yaml(path)
