@@ -307,7 +307,7 @@ def build_parser() -> Parser:
     d = sub.add_parser("demo", help="each objective on the embedded default, as a table")
     add_config_args(d)
     d.add_argument("--objectives", default="mim,cl", help="comma list of objectives to compare")
-    d.add_argument("--seeds", type=int, default=1, help="seeds per objective (mean and spread shown)")
+    d.add_argument("--seeds", type=int, default=3, help="seeds per objective (mean, spread and a paired interval)")
     d.set_defaults(func=cmd_demo)
 
     b = sub.add_parser("bench", help="speed: vectorised vs per-client loop, matmul peak, live preset")

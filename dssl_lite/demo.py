@@ -21,14 +21,13 @@ def demo(base: Config, objectives: Sequence[str], seeds: int = 1,
     bar = progress(len(objectives) * seeds, "runs") if progress else None
     rows = {}
     for obj in objectives:
-        rows[obj] = run_seeds(base.replace(objective=obj), range(seeds),
-                              on_round=None)
+        rows[obj] = run_seeds(base.replace(objective=obj), range(base.seed, base.seed + seeds))
         if bar:
             bar.update(seeds)
     if bar:
         bar.close()
     floor = float(np.mean([random_encoder_accuracy(base.replace(seed=s))[f"global_{base.probe}"]
-                           for s in range(seeds)]))
+                           for s in range(base.seed, base.seed + seeds)]))
     alpha = "IID" if base.alpha is None else f"alpha={base.alpha:g}"
     pm = lambda v: f"{np.mean(v):.3f}" + (f" +- {np.std(v, ddof=1):.3f}" if len(v) > 1 else "")
     lines = [f"dssl-lite demo: {base.dataset}, {base.clients} clients, {base.topology}, {alpha}, "

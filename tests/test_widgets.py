@@ -128,10 +128,10 @@ def test_preset_and_reset_restore_controls():
     ex.controls["clients"].value = 7
     assert ex.preset.value == "custom"
     ex.preset.value = "live"
-    assert ex.controls["clients"].value == 8 and ex.model.config.rounds == 8
+    assert ex.controls["clients"].value == 10 and ex.model.config.rounds == 30
     ex.controls["clients"].value = 3
     ex.reset_button.click()
-    assert ex.controls["clients"].value == 8 and ex.results == []
+    assert ex.controls["clients"].value == 10 and ex.results == []
 
 
 def test_feature_panel_asks_for_a_run_first():

@@ -176,7 +176,7 @@ class Explorer(W.VBox):
         self.pin_button.on_click(lambda b: self.model.pin())
         self.copy_button.on_click(lambda b: self._show_yaml())
         self.auto_run.observe(lambda ch: setattr(self.model, "auto_run", ch["new"]), names="value")
-        self.x_axis.observe(lambda ch: self.views["robustness"].update(self.results, ch["new"]),
+        self.x_axis.observe(lambda ch: self.views["robustness"].show_atlas(self.model.setting, ch["new"]),
                             names="value")
         self.model.listeners.append(self._on_event)
 
@@ -232,6 +232,7 @@ class Explorer(W.VBox):
             self.views["labels"].update(payload)
             self.views["samples"].update(payload, load(c.dataset, c.image_size).train_x.numpy())
             self.views["graph"].update(payload)
+            self.views["robustness"].show_atlas(payload, self.x_axis.value)
             self.header.value = self._header(c)
             self.objective_help.value = (f"<span style='color:#555;font-size:90%'>"
                                          f"{html.escape(OBJECTIVES.get(c.objective).help)}</span>")
@@ -274,8 +275,7 @@ class Explorer(W.VBox):
             self.views["robustness"].update(m.results, self.x_axis.value)
             self.table.value = self._table()
             self.status.value = self._summary(payload)
-            self.comparison.value = (f"<span class='dssl-comparison'>{html.escape(m.comparison())}</span>"
-                                     if len(m.results) > 1 else "")
+            self.comparison.value = f"<span class='dssl-comparison'>{html.escape(m.comparison())}</span>"
             self.progress.value, self.progress.bar_style = 1, "success"
             self.progress_text.value = ""
             if self.prediction.value.strip():

@@ -42,6 +42,7 @@ class Setting:
     heterogeneity: float        # 0 = IID, near 1 = disjoint classes
     spectral_gap: float         # 1 - |lambda_2| of the mixing matrix
     average_degree: float
+    atlas: dict = field(default_factory=dict)  # x axis -> measured curve through this setting
 
 
 @functools.lru_cache(maxsize=256)
@@ -65,6 +66,15 @@ def setting(cfg: Config) -> Setting:
     hist = label_histogram(labels, parts, ds.num_classes)
     adj, w = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, sizes, cfg.seed, cfg.gossip_steps)
     return Setting(cfg, parts, hist, adj, sizes, heterogeneity(hist), spectral_gap(w), average_degree(adj))
+
+
+def atlas_curves(cfg: Config, preset_name: str) -> dict:
+    """The shipped atlas's curves through `cfg` along alpha and along degree (empty frames when
+    the preset has no atlas or the setting was not measured)."""
+    from dssl_lite import atlas
+
+    table = atlas.shipped(preset_name)
+    return {x: atlas.curve(table, cfg, x) for x in ("alpha", "degree")}
 
 
 @dataclass
@@ -159,6 +169,7 @@ class ExplorerModel:
         self.config: Config = cfg           # the last valid draft
         self.error: Optional[tuple[str, str]] = None
         self.setting: Setting = setting(cfg)
+        self.setting.atlas = atlas_curves(cfg, preset_name)
         self.results: list = []             # finished `Result`s, oldest first
         self.attempts: list[Attempt] = []
         self.live: dict[str, dict] = {"non_iid": {}, "iid": {}}  # phase -> seed -> round records
@@ -200,6 +211,7 @@ class ExplorerModel:
         try:
             cfg = self._feasible(from_dict(self.values))
             new_setting = setting(cfg)
+            new_setting.atlas = atlas_curves(cfg, self.preset_name)
         except (ConfigError, ValueError) as e:
             fld = getattr(e, "field", None) or str(e).split(":")[0]
             self.error = (fld, str(e))
@@ -382,11 +394,25 @@ class ExplorerModel:
                 self._current = None
 
     def comparison(self) -> str:
-        """The last point against the one before, in words (paired over shared seeds)."""
-        if len(self.results) < 2:
+        """The last point in words: against the atlas's measurement of the same setting (flagged
+        when it falls outside the measured band) and against the point before (paired)."""
+        if not self.results:
             return ""
-        last, prev = self.results[-1], self.results[-2]
-        return f"{describe(last.config)} vs {describe(prev.config)}: {last.compare(prev)}"
+        last = self.results[-1]
+        out = []
+        measured = atlas_curves(from_dict(last.config), self.preset_name)["alpha"]
+        alpha = np.inf if last.config["alpha"] is None else last.config["alpha"]
+        at = measured[np.isclose(measured["x"].astype(float), alpha)] if len(measured) else measured
+        if len(at):
+            m, sd, n = (float(at[k].iloc[0]) for k in ("robustness_mean", "robustness_sd", "n"))
+            inside = abs(last.robustness - m) <= sd + last.robustness_sd
+            out.append(f"atlas ({int(n)} seeds): {m:.3f} +- {sd:.3f}; this run "
+                       + ("agrees with it." if inside else "is OUTSIDE the measured band (seed noise "
+                          "alone rarely does this: check the setting, or the engine changed)."))
+        if len(self.results) > 1:
+            prev = self.results[-2]
+            out.append(f"vs the previous setting ({describe(prev.config)}): {last.compare(prev)}")
+        return " ".join(out)
 
     # ----- small helpers the GUI shows -----
     def pin(self) -> Optional[dict]:

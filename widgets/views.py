@@ -251,6 +251,14 @@ class RobustnessView(Panel):
         self.points, self.bars = {}, {}
         for obj in OBJECTIVE_COLORS:
             self._artists(obj)
+        # the atlas: the measured curve through the current setting (mean, +-1 sd band over its
+        # seeds) and a marker at the slider position, drawn before anything is trained
+        (self.atlas_line,) = self.ax.plot([], [], "-", color="0.45", lw=1.2, zorder=1, label="atlas (measured)")
+        self.atlas_band = None
+        (self.marker,) = self.ax.plot([], [], marker="*", ms=14, color="gold", mec="k", lw=0, zorder=4,
+                                      label="this setting (atlas)")
+        self.atlas_note = self.ax.text(0.02, 0.03, "", transform=self.ax.transAxes, fontsize=8, color="0.3")
+        self.results: list = []
         self.x = "alpha"
         self._axes_for("alpha")
 
@@ -282,13 +290,50 @@ class RobustnessView(Panel):
             return IID_X if res.config["alpha"] is None else res.config["alpha"]
         return res.metrics.get("average_degree", res.config["degree"])
 
+    def show_atlas(self, setting, x: str = "alpha") -> None:
+        """Draw the atlas curve through `setting` and a star at its slider position (cheap: no
+        training), or say "not measured yet: press Run"."""
+        if x != self.x:
+            self._axes_for(x)
+        c = setting.config
+        curve = setting.atlas.get(x)
+        family = "FL" if c.topology == "fl" else "DecL"
+        if self.atlas_band is not None:
+            self.atlas_band.remove()
+            self.atlas_band = None
+        line = curve[curve["family"] == family] if curve is not None and len(curve) and x == "alpha" else curve
+        if line is None or not len(line):
+            self.atlas_line.set_data([], [])
+            self.marker.set_data([], [])
+            self.atlas_note.set_text("not measured yet: press Run")
+        else:
+            xs = np.where(np.isinf(line["x"].astype(float)), IID_X, line["x"].astype(float))
+            m, sd = line["robustness_mean"].to_numpy(float), line["robustness_sd"].to_numpy(float)
+            order = np.argsort(xs)
+            self.atlas_line.set_data(xs[order], m[order])
+            self.atlas_band = self.ax.fill_between(xs[order], (m - sd)[order], (m + sd)[order], color="0.6",
+                                                   alpha=0.25, lw=0, zorder=0)
+            here = IID_X if c.alpha is None else c.alpha
+            if x == "degree":
+                here = setting.average_degree
+            hit = np.isclose(xs, here)
+            if hit.any():
+                self.marker.set_data([here], [m[hit][0]])
+                self.atlas_note.set_text(f"atlas here: {m[hit][0]:.3f} +- {sd[hit][0]:.3f} "
+                                         f"({int(line['n'].to_numpy()[hit][0])} seeds)")
+            else:
+                self.marker.set_data([], [])
+                self.atlas_note.set_text("this point is not measured yet: press Run")
+        self.update(self.results, x)
+
     def update(self, results: list, x: str = "alpha") -> None:
+        self.results = results
         if x != self.x:
             self._axes_for(x)
         for r in results:
             if (r.config["objective"], "FL") not in self.points:
                 self._artists(r.config["objective"])
-        ys = []
+        ys = list(self.atlas_line.get_ydata())
         for (obj, fam), sc in self.points.items():
             mine = [r for r in results if r.config["objective"] == obj
                     and (r.config["topology"] == "fl") == (fam == "FL")]
@@ -301,12 +346,14 @@ class RobustnessView(Panel):
             lo, hi = min(ys + [1.0]), max(ys + [1.0])
             pad = max(0.05, 0.1 * (hi - lo))
             self.ax.set_ylim(lo - pad, hi + pad)
-        if x == "degree" and results:
-            xs = [self.x_of(r, x) for r in results]
-            self.ax.set_xlim(min(xs) - 1, max(xs) + 1)
+        if x == "degree":
+            xs = [self.x_of(r, x) for r in results] + list(self.atlas_line.get_xdata())
+            if xs:
+                self.ax.set_xlim(min(xs) - 1, max(xs) + 1)
         used = [sc for sc in self.points.values() if len(sc.get_offsets())]
+        used += [a for a in (self.atlas_line, self.marker) if len(a.get_xdata())]
         if used:
-            self.ax.legend(handles=used, fontsize=8, loc="lower right")
+            self.ax.legend(handles=used, fontsize=7, loc="lower right")
         seeds = {len(getattr(r, "runs", [r])) for r in results}
         note = f", {'/'.join(map(str, sorted(seeds)))} seeds each, bars = +-1 sd" if results else ""
         self.ax.set_title(f"robustness, {len(results)} setting(s){note}", fontsize=9)
