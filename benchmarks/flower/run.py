@@ -47,9 +47,11 @@ def flower_python(venv: Path) -> Path:
                                    text=True).strip()
     # Written every time, so a moved checkout or another project venv still resolves.
     Path(site, "dssl_lite_project.pth").write_text(f"{ROOT}\n{sysconfig.get_paths()['purelib']}\n")
-    if subprocess.run([py, "-c", "import flwr, ray, torch, dssl_lite"], capture_output=True).returncode:
+    check = [py, "-c", "import flwr, ray, torch, dssl_lite"]
+    if subprocess.run(check, capture_output=True).returncode:
         print(f"installing {FLOWER} into {venv} (once) ...", flush=True)
         subprocess.run([py, "-m", "pip", "install", "-q", FLOWER], check=True)
+        subprocess.run(check, check=True)  # torch and dssl_lite come through the .pth file
     return py
 
 
@@ -201,17 +203,20 @@ METRICS = ("end_to_end_s", "first_round_s", "steady_round_s", "peak_rss_tree_mb"
 
 
 def summarise(runs: list[dict], agree: list[dict]) -> dict:
-    """Per client count: each engine's median (and range) over repetitions, the ratios Flower /
-    dssl-lite of the medians, and the worst weight agreement over repetitions."""
+    """Per client count: each engine's median and range over repetitions; the ratio Flower /
+    dssl-lite of each metric, taken within a repetition (the two ran back to back, so slow drifts
+    in the machine's load cancel) and summarised the same way; the worst weight agreement."""
+    stats = lambda v: {"median": statistics.median(v), "min": min(v), "max": max(v)}
     out = {}
     for k in sorted({r["clients"] for r in runs}):
         row = {}
         for e in ENGINES:
             mine = [r for r in runs if r["clients"] == k and r["engine"] == e]
-            row[e] = {m: {"median": statistics.median(v), "min": min(v), "max": max(v)}
-                      for m in METRICS if (v := [r[m] for r in mine if r[m] is not None])}
-        row["ratio"] = {m: row["flower"][m]["median"] / row["dssl-lite"][m]["median"]
-                        for m in METRICS if m in row["flower"] and m in row["dssl-lite"]}
+            row[e] = {m: stats(v) for m in METRICS if (v := [r[m] for r in mine if r[m] is not None])}
+        pairs = [{e: r for r in runs if r["clients"] == k and r["rep"] == rep for e in [r["engine"]]}
+                 for rep in sorted({r["rep"] for r in runs})]
+        row["ratio"] = {m: stats([p["flower"][m] / p["dssl-lite"][m] for p in pairs])
+                        for m in METRICS if all(p[e][m] is not None for p in pairs for e in ENGINES)}
         mine = [a for a in agree if a["clients"] == k]
         row["agreement"] = {m: max(a[m] for a in mine) for m in ("max_abs_diff", "rel_l2", "rel_to_update")}
         out[str(k)] = row
@@ -219,7 +224,8 @@ def summarise(runs: list[dict], agree: list[dict]) -> dict:
 
 
 def markdown(res: dict) -> str:
-    """The summary as markdown tables (medians over repetitions, range in brackets)."""
+    """The summary as markdown tables: median over repetitions [min-max]; ratios are Flower over
+    dssl-lite within each repetition."""
     cfg, m = res["config"], res["machine"]
     lines = [f"Job: `live` preset, {cfg['objective']}, IID, {cfg['rounds']} rounds x {cfg['local_steps']} local "
              f"steps, batch {cfg['batch_size']}, {cfg['model']} width {cfg['width']} depth {cfg['depth']}; "
@@ -230,7 +236,7 @@ def markdown(res: dict) -> str:
              "",
              "| clients | engine | end to end (s) | first round (s) | steady round (s) | peak RSS, tree (MB) | peak PSS, tree (MB) |",
              "|---|---|---|---|---|---|---|"]
-    cell = lambda s, m, f: (f"{s[m]['median']:{f}} [{s[m]['min']:{f}}-{s[m]['max']:{f}}]" if m in s else "-")
+    cell = lambda s, m, f, x="": (f"{s[m]['median']:{f}}{x} [{s[m]['min']:{f}}-{s[m]['max']:{f}}]" if m in s else "-")
     for k, row in res["summary"].items():
         for e in ENGINES:
             s = row[e]
@@ -238,9 +244,9 @@ def markdown(res: dict) -> str:
                          f"{cell(s, 'steady_round_s', '.2f')} | {cell(s, 'peak_rss_tree_mb', '.0f')} | "
                          f"{cell(s, 'peak_pss_tree_mb', '.0f')} |")
         r = row["ratio"]
-        lines.append(f"| {k} | **Flower / dssl-lite** | **{r['end_to_end_s']:.1f}x** | **{r['first_round_s']:.1f}x** | "
-                     f"**{r.get('steady_round_s', float('nan')):.1f}x** | {r['peak_rss_tree_mb']:.1f}x | "
-                     f"{r['peak_pss_tree_mb']:.1f}x |")
+        lines.append(f"| {k} | **Flower / dssl-lite** | **{cell(r, 'end_to_end_s', '.1f', 'x')}** | "
+                     f"**{cell(r, 'first_round_s', '.1f', 'x')}** | **{cell(r, 'steady_round_s', '.1f', 'x')}** | "
+                     f"{cell(r, 'peak_rss_tree_mb', '.1f', 'x')} | {cell(r, 'peak_pss_tree_mb', '.1f', 'x')} |")
     lines += ["", "Final global weights, Flower against dssl-lite (worst repetition):", "",
               "| clients | max abs difference | relative L2 | relative to the training update |", "|---|---|---|---|"]
     for k, row in res["summary"].items():
