@@ -49,8 +49,9 @@ def train(msg: Message, context: Context) -> Message:
     rnd = int(msg.content["config"]["server-round"]) - 1
     loss = job.local_train(net, opt, job.client_batches(folder, k, rnd), s["lrs"][rnd], cfg)
     context.state["adamw"] = ArrayRecord(job.moments(opt))
-    reply = RecordDict({"arrays": ArrayRecord(net.state_dict()),
-                        "metrics": MetricRecord({"train_loss": loss, "threads": torch.get_num_threads(), "num-examples": s["sizes"][k]})})
+    metrics = {"train_loss": loss, "num-examples": s["sizes"][k],
+               "threads": torch.get_num_threads()}  # 1: Ray gives each one-CPU actor one thread
+    reply = RecordDict({"arrays": ArrayRecord(net.state_dict()), "metrics": MetricRecord(metrics)})
     return Message(content=reply, reply_to=msg)
 
 
@@ -84,7 +85,8 @@ def main(grid: Grid, context: Context) -> None:
 
 
 if __name__ == "__main__":
-    os.environ["FLOWER_BENCH_JOB"], os.environ["FLOWER_BENCH_OUT"], cpus = sys.argv[1], sys.argv[2], sys.argv[3]
-    run_simulation(server_app=server, client_app=client, num_supernodes=job.spec(job_folder())["config"].clients,
-                   backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0},
-                                   "init_args": {"num_cpus": int(cpus)}})
+    os.environ["FLOWER_BENCH_JOB"], os.environ["FLOWER_BENCH_OUT"] = sys.argv[1], sys.argv[2]
+    run_simulation(server_app=server, client_app=client,
+                   num_supernodes=job.spec(job_folder())["config"].clients,
+                   backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0},  # one actor per CPU
+                                   "init_args": {"num_cpus": int(sys.argv[3])}})

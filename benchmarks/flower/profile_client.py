@@ -39,7 +39,8 @@ def profile(folder: str, clients: int) -> dict[str, float]:
             if k in state:
                 timed("moments from record", lambda: job.load_moments(opt, state[k].to_torch_state_dict()))
             batches = timed("read batches", lambda: job.client_batches(folder, k, rnd))
-            timed(f"train ({cfg.local_steps} steps)", lambda: job.local_train(net, opt, batches, s["lrs"][rnd], cfg))
+            lrs = s["lrs"][rnd]
+            timed(f"train ({cfg.local_steps} steps)", lambda: job.local_train(net, opt, batches, lrs, cfg))
             state[k] = timed("moments to record", lambda: ArrayRecord(job.moments(opt)))
             timed("reply weights to record", lambda: ArrayRecord(net.state_dict()))
     return {name: statistics.median(v) for name, v in times.items()}

@@ -156,11 +156,10 @@ def benchmark(clients, reps: int, rounds, cpus: int, out: Path) -> dict:
     py = flower_python(HERE / ".venv")
     work = HERE / ".work"  # recorded jobs (about 1.4 MB of batches per client), logs, final weights
     shutil.rmtree(work, ignore_errors=True)
-    runs, agree = [], []
-    jobs = {}
+    jobs, runs, agree = {}, [], []
     for k in clients:
-        cfg = preset("live", objective="mim", alpha=None, clients=k, device="cpu", **({"rounds": rounds} if rounds else {}))
-        jobs[k] = job.record(cfg, work / f"job_{k}")
+        cfg = preset("live", objective="mim", alpha=None, clients=k, device="cpu")
+        jobs[k] = job.record(cfg.replace(rounds=rounds or cfg.rounds), work / f"job_{k}")
     for rep in range(reps):
         for k in clients:
             order = ENGINES if rep % 2 == 0 else ENGINES[::-1]  # alternate who goes first
@@ -179,8 +178,9 @@ def benchmark(clients, reps: int, rounds, cpus: int, out: Path) -> dict:
         [py, "-c", "import flwr, ray, torch; print(flwr.__version__, ray.__version__, torch.__version__)"],
         text=True).split()
     return {"config": job.spec(str(jobs[clients[0]]))["config"].as_dict() | {"clients": list(clients)},
-            "reps": reps, "cpus": cpus, "machine": machine(), "versions": dict(zip(("flwr", "ray", "torch"), versions)),
-            "commit": git_commit(), "summary": summarise(runs, agree), "runs": runs, "agreement": agree}
+            "reps": reps, "cpus": cpus, "machine": machine(), "commit": git_commit(),
+            "versions": dict(zip(("flwr", "ray", "torch"), versions)),
+            "summary": summarise(runs, agree), "runs": runs, "agreement": agree}
 
 
 def machine() -> dict:
@@ -223,30 +223,35 @@ def summarise(runs: list[dict], agree: list[dict]) -> dict:
     return out
 
 
+COLUMNS = (("end_to_end_s", "end to end (s)", ".1f"), ("first_round_s", "first round (s)", ".1f"),
+           ("steady_round_s", "steady round (s)", ".2f"), ("peak_rss_tree_mb", "peak RSS, tree (MB)", ".0f"),
+           ("peak_pss_tree_mb", "peak PSS, tree (MB)", ".0f"))
+
+
 def markdown(res: dict) -> str:
     """The summary as markdown tables: median over repetitions [min-max]; ratios are Flower over
     dssl-lite within each repetition."""
-    cfg, m = res["config"], res["machine"]
-    lines = [f"Job: `live` preset, {cfg['objective']}, IID, {cfg['rounds']} rounds x {cfg['local_steps']} local "
-             f"steps, batch {cfg['batch_size']}, {cfg['model']} width {cfg['width']} depth {cfg['depth']}; "
-             f"{res['reps']} repetition(s), engines interleaved. Machine: {m['cpu']}, {res['cpus']} cores used; "
-             f"flwr {res['versions']['flwr']}, ray {res['versions']['ray']}, torch {res['versions']['torch']}; "
-             f"commit {res['commit']}. Load average (1 min) before the runs: "
-             f"{min(r['load_1min_before'] for r in res['runs']):.1f} to {max(r['load_1min_before'] for r in res['runs']):.1f}.",
-             "",
-             "| clients | engine | end to end (s) | first round (s) | steady round (s) | peak RSS, tree (MB) | peak PSS, tree (MB) |",
-             "|---|---|---|---|---|---|---|"]
-    cell = lambda s, m, f, x="": (f"{s[m]['median']:{f}}{x} [{s[m]['min']:{f}}-{s[m]['max']:{f}}]" if m in s else "-")
+    cfg, m, v = res["config"], res["machine"], res["versions"]
+    loads = [r["load_1min_before"] for r in res["runs"]]
+    head = (f"Job: `live` preset, {cfg['objective']}, IID, {cfg['rounds']} rounds x {cfg['local_steps']} local "
+            f"steps, batch {cfg['batch_size']}, {cfg['model']} width {cfg['width']} depth {cfg['depth']}; "
+            f"{res['reps']} repetition(s), engines interleaved. Machine: {m['cpu']}, {res['cpus']} cores used, "
+            f"load average (1 min) {min(loads):.1f} to {max(loads):.1f} before the runs; flwr {v['flwr']}, "
+            f"ray {v['ray']}, torch {v['torch']}; commit {res['commit']}.")
+
+    def cell(s, metric, fmt, unit=""):
+        if metric not in s:
+            return "-"
+        x = s[metric]
+        return f"{x['median']:{fmt}}{unit} [{x['min']:{fmt}}-{x['max']:{fmt}}]"
+
+    lines = [head, "", "| clients | engine | " + " | ".join(c[1] for c in COLUMNS) + " |",
+             "|---" * (len(COLUMNS) + 2) + "|"]
     for k, row in res["summary"].items():
         for e in ENGINES:
-            s = row[e]
-            lines.append(f"| {k} | {e} | {cell(s, 'end_to_end_s', '.1f')} | {cell(s, 'first_round_s', '.1f')} | "
-                         f"{cell(s, 'steady_round_s', '.2f')} | {cell(s, 'peak_rss_tree_mb', '.0f')} | "
-                         f"{cell(s, 'peak_pss_tree_mb', '.0f')} |")
-        r = row["ratio"]
-        lines.append(f"| {k} | **Flower / dssl-lite** | **{cell(r, 'end_to_end_s', '.1f', 'x')}** | "
-                     f"**{cell(r, 'first_round_s', '.1f', 'x')}** | **{cell(r, 'steady_round_s', '.1f', 'x')}** | "
-                     f"{cell(r, 'peak_rss_tree_mb', '.1f', 'x')} | {cell(r, 'peak_pss_tree_mb', '.1f', 'x')} |")
+            lines.append(f"| {k} | {e} | " + " | ".join(cell(row[e], c, f) for c, _, f in COLUMNS) + " |")
+        lines.append(f"| {k} | **Flower / dssl-lite** | "
+                     + " | ".join(cell(row["ratio"], c, ".1f", "x") for c, _, _ in COLUMNS) + " |")
     lines += ["", "Final global weights, Flower against dssl-lite (worst repetition):", "",
               "| clients | max abs difference | relative L2 | relative to the training update |", "|---|---|---|---|"]
     for k, row in res["summary"].items():
