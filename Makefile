@@ -4,7 +4,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip install -q --disable-pip-version-check
 export OMP_WAIT_POLICY = PASSIVE
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast bench bench-flower install clean
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(VENV)/.full
 
 bench: $(VENV)/.base
 	$(VENV)/bin/dssl-lite bench
+
+# The same FedAvg job in Flower's simulation engine and in dssl-lite, side by side (minutes; makes
+# its own venv for Flower, which is not a dependency). Not part of `make test`.
+bench-flower: $(VENV)/.base
+	$(PY) benchmarks/flower/run.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
