@@ -231,13 +231,24 @@ class ExplorerModel:
         seed's split exists, so that a slider never dead-ends; a ConfigError with the reason in
         words when not even one image per client is possible."""
         seeds = range(cfg.seed, cfg.seed + self.seeds)
-        best = min(_largest_min(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, s) for s in seeds)
-        if best < 1:
-            alpha = "IID" if cfg.alpha is None else f"alpha {cfg.alpha:.3g}"
-            raise ConfigError("clients", f"at {alpha}, {cfg.clients} clients cannot all get images: small "
-                              f"alpha gives each class to a few clients, so others get none. Use fewer "
-                              f"clients or a larger alpha")
-        size = min(self.wanted_min_size, best)
+        size = self.wanted_min_size
+
+        def splits(m: int) -> bool:
+            try:
+                for s in seeds:
+                    _parts(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, s, m)
+                return True
+            except ConfigError:
+                return False
+
+        if not splits(size):  # the usual case is fast: a split at the wanted size exists
+            size = min(size, *(_largest_min(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, s)
+                               for s in seeds))
+            if size < 1:
+                alpha = "IID" if cfg.alpha is None else f"alpha {cfg.alpha:.3g}"
+                raise ConfigError("clients", f"at {alpha}, {cfg.clients} clients cannot all get images: "
+                                  f"small alpha gives each class to a few clients, so others get none. "
+                                  f"Use fewer clients or a larger alpha")
         self.notice = "" if size == self.wanted_min_size else (
             f"minimum client size lowered from {self.wanted_min_size} to {size} so that every "
             f"client of every seed gets data")
