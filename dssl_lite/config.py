@@ -244,6 +244,13 @@ PRESETS: dict[str, dict] = {
     # Long enough for every arm to clear the random-encoder floor (600 local steps): minutes, not
     # seconds (docs/fidelity.md has the measured times).
     "teach-long": dict(clients=10, alpha=0.1, rounds=60, local_steps=10, lr=1e-3, probe="knn"),
+    # The paper's communication settings at CPU scale (MNIST, the live model): FL samples 5 of
+    # 100 clients per round, each training about 2 local epochs (5 steps of 16 on ~40 images);
+    # DecL gossips on a random graph with average degree 10.
+    "paper-like": dict(clients=100, participation=0.05, alpha=0.1, min_client_size=5, rounds=100,
+                       local_steps=5, batch_size=16, depth=1, lr=2e-3),
+    "paper-like-decl": dict(clients=20, topology="erdos_renyi", degree=10, alpha=0.1, rounds=30,
+                            local_steps=10, batch_size=16, depth=1, lr=2e-3),
     "paper": dict(dataset="cifar10", image_size=32, clients=20, topology="regular", degree=10,
                   alpha=0.1, model="vit_tiny", width=192, depth=12, heads=3, patch_size=4,
                   rounds=100, local_steps=50, batch_size=64, lr=1.5e-4, probe="linear"),

@@ -274,3 +274,24 @@ def test_runs_trained_in_parallel_threads_match_runs_trained_alone():
         m, h, _ = train_stack([c])
         assert [r["loss"] for r in histories[0]] == [r["loss"] for r in h[0]]
         assert metrics[0]["accuracy"] == m[0]["accuracy"]
+
+
+def test_mar_global_latent_is_the_participants_average_of_their_epoch_latents():
+    """The paper's MAR: each participant averages its pooled latents over its local steps; the
+    round's global latent (what every client aligns to next round) is the size-weighted average
+    over the participants; a client's selection count drives its annealed weight."""
+    cfg = preset("tiny", objective="mar", clients=6, participation=0.5, alpha=None, seed=4)
+    sim = Simulator(cfg)
+    sim.begin_round()
+    chosen = sim.active.tolist()
+    for _ in range(cfg.local_steps):
+        sim.local_step()
+    epoch = sim._work_state["latent_sum"] / cfg.local_steps
+    sim.aggregate()
+    w = torch.tensor(sim.settings[0].sizes, dtype=torch.float32)[chosen]
+    expect = torch.einsum("k,k...->...", w / w.sum(), epoch)
+    for k in range(cfg.clients):
+        torch.testing.assert_close(sim.state["target"][k], expect, rtol=1e-5, atol=1e-6)
+        assert sim.state["has_target"][k] == 1
+    counts = sim.state["count"].tolist()
+    assert [counts[k] for k in chosen] == [1.0] * 3 and sum(counts) == 3
