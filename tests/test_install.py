@@ -65,3 +65,38 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out.strip() == f"dssl-lite {dssl_lite.__version__}"
+
+
+def test_setup_ships_what_teaching_looks_for():
+    import ast
+
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    shipped = next(ast.literal_eval(n.value) for n in tree.body
+                   if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "RESOURCES")
+    assert shipped == teaching.FOLDERS
+
+
+def test_wheel_holds_every_module_notebook_grid_and_the_license(tmp_path):
+    """Built from the tracked files alone, as a fresh clone would build it."""
+    import subprocess
+    import sys
+    import zipfile
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if not files:
+        pytest.skip("not a git checkout")
+    src = tmp_path / "src"
+    for f in files:
+        (src / f).parent.mkdir(parents=True, exist_ok=True)
+        (src / f).write_bytes((ROOT / f).read_bytes())
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
+                           "-q", "-w", str(tmp_path / "dist")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("dssl_lite-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    want = {f for f in files if f.startswith("dssl_lite/") and f.endswith(".py")}
+    want |= {f.replace("widgets/", "dssl_widgets/", 1) for f in files if f.startswith("widgets/") and f.endswith(".py")}
+    want |= {f"dssl_lite/_resources/{f}" for f in files
+             if f.startswith(("notebooks/", "examples/")) and f.endswith((".ipynb", ".yaml"))}
+    assert want <= names, sorted(want - names)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

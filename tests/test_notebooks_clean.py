@@ -46,6 +46,9 @@ def install_problems(cell) -> list[str]:
         out.append("the install cell has no `%pip install` under `except ImportError:`")
     if f"git+{url}" not in src:
         out.append(f"the install cell does not install from {url}")
+    for extra in re.findall(r"dssl-lite\[(\w+)\]", src):
+        if not re.search(rf"^{extra} = \[", (ROOT / "pyproject.toml").read_text(), re.M):
+            out.append(f"the install cell asks for an extra [{extra}] that pyproject.toml lacks")
     return out
 
 
