@@ -1,13 +1,18 @@
 # Two commands on a fresh machine:  make demo   (install + the main job)   make test   (the suite)
+# CPU-only machine (no CUDA libraries, a much smaller install): add
+#   TORCH_INDEX=https://download.pytorch.org/whl/cpu   to the first make call, e.g. make demo TORCH_INDEX=...
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
-PIP     = $(PY) -m pip install -q --disable-pip-version-check
+PIP     = $(PY) -m pip install -q --disable-pip-version-check -c constraints.txt
+TORCH_INDEX ?=
 export OMP_WAIT_POLICY = PASSIVE
 
-.PHONY: demo test test-fast bench bench-flower install clean
+.PHONY: demo test bench bench-flower install notebooks lab voila clean
 
-$(VENV)/.base: pyproject.toml
+# torch and torchvision are ranges in pyproject.toml; constraints.txt pins the tested versions.
+$(VENV)/.base: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PIP) torch torchvision --index-url $(TORCH_INDEX))
 	$(PIP) -e .
 	touch $@
 
@@ -35,5 +40,15 @@ bench: $(VENV)/.base
 bench-flower: $(VENV)/.base
 	$(PY) benchmarks/flower/run.py
 
+# notebooks/*.ipynb are generated from notebooks/src/*.py (jupytext percent format)
+notebooks: $(VENV)/.full
+	$(PY) scripts/make_notebooks.py
+
+lab: $(VENV)/.full
+	$(VENV)/bin/jupyter lab notebooks/00_explorer.ipynb
+
+voila: $(VENV)/.full
+	$(VENV)/bin/voila notebooks/00_explorer.ipynb
+
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info build dist

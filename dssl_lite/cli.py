@@ -18,7 +18,7 @@ from .storage import check_writable, no_space, write_json
 from .sweep import MAX_RUNS, SweepError
 
 # CLI flag -> (config field type, help); any other field is reachable through --set FIELD=VALUE
-FLAGS = {"dataset": (str, "dataset (registered names; see choices)"),
+FLAGS = {"dataset": (str, "dataset"),
          "clients": (int, "number of clients K"),
          "alpha": (str, "Dirichlet concentration (smaller = more skewed) or 'iid'"),
          "topology": (str, "fl (server) or a DecL gossip graph"),
@@ -28,10 +28,10 @@ FLAGS = {"dataset": (str, "dataset (registered names; see choices)"),
          "rounds": (int, "communication rounds"),
          "local_steps": (int, "local optimizer steps per round"),
          "seed": (int, "seed of partition, graph, initial model and batches"),
-         "device": (str, "auto (CUDA when present), cpu or cuda"),
+         "device": (str, "where to train; auto = CUDA when present"),
          "batch_size": (int, "images per client per local step"),
          "lr": (float, "peak learning rate (AdamW)"),
-         "probe": (str, "headline probe on frozen features: knn or linear")}
+         "probe": (str, "headline probe on frozen features")}
 CHOICES = {"dataset": DATASETS, "topology": TOPOLOGIES, "objective": OBJECTIVES, "model": ENCODERS,
            "device": ("auto", "cpu", "cuda"), "probe": ("knn", "linear")}
 
@@ -176,7 +176,18 @@ def cmd_data(a) -> int:
     from . import data
 
     ds = data.load(a.name, 32 if a.name.startswith("cifar") else 16, a.root, download=True)
-    print(f"{a.name}: {len(ds.train_y)} train / {len(ds.test_y)} test images under {a.root or data.DEFAULT_ROOT}")
+    print(f"{a.name}: {len(ds.train_y)} train / {len(ds.test_y)} test images under {a.root or data.data_root()}")
+    return 0
+
+
+def cmd_notebooks(a) -> int:
+    """Copy the teaching notebooks and example grids out of the installed package."""
+    from .teaching import copy_material
+
+    out = copy_material(a.dir, overwrite=a.force)
+    print(f"copied {len(out['notebooks'])} notebooks to {Path(a.dir) / 'notebooks'} and "
+          f"{len(out['examples'])} example grids to {Path(a.dir) / 'examples'}")
+    print(f"next: cd {a.dir} && jupyter lab notebooks/00_explorer.ipynb   (needs the lab extra)")
     return 0
 
 
@@ -306,7 +317,8 @@ def build_parser() -> Parser:
 
     d = sub.add_parser("demo", help="each objective on the embedded default, as a table")
     add_config_args(d)
-    d.add_argument("--objectives", default="mim,cl", help="comma list of objectives to compare")
+    d.add_argument("--objectives", default="mim,cl",
+                   help=f"comma list of objectives to compare ({', '.join(OBJECTIVES)})")
     d.add_argument("--seeds", type=int, default=3, help="seeds per objective (mean, spread and a paired interval)")
     d.set_defaults(func=cmd_demo)
 
@@ -321,8 +333,14 @@ def build_parser() -> Parser:
     g = sub.add_parser("data", help="download a dataset into the data folder (online only)")
     g.add_argument("name", choices=[n for n in DATASETS.names() if not DATASETS.get(n).meta.get("offline")],
                    help="dataset to fetch")
-    g.add_argument("--root", default=None, help="folder to put it in (default: DSSL_DATA or data/)")
+    g.add_argument("--root", default=None, help="folder to put it in (default: $DSSL_DATA, else data/ in a source checkout, "
+                        "else the user cache folder)")
     g.set_defaults(func=cmd_data)
+
+    n = sub.add_parser("notebooks", help="copy the teaching notebooks and example grids into a folder")
+    n.add_argument("dir", help="folder to create or fill: DIR/notebooks/*.ipynb and DIR/examples/*.yaml")
+    n.add_argument("--force", action="store_true", help="overwrite files that are already there")
+    n.set_defaults(func=cmd_notebooks)
 
     s = sub.add_parser("sweep", help="run a YAML grid of notebooks or configs (papermill, local or Ray)")
     s.add_argument("grid", help="YAML file: notebook?, preset?, parameters, grid")
@@ -346,8 +364,9 @@ def build_parser() -> Parser:
     f.add_argument("--seeds", type=int, default=5, help="number of seeds")
     f.add_argument("--seed0", type=int, default=0, help="first seed")
     f.add_argument("--preset", default=None,
-                   help="teach (default: each finding's teach-* preset), paper (paper-*), or any preset")
-    f.add_argument("--dataset", default=None, help="dataset for every arm")
+                   help="teach (default: each finding's teach-* preset), paper (paper-*), or any "
+                        f"preset ({', '.join(PRESETS)})")
+    f.add_argument("--dataset", default=None, choices=DATASETS.names(), help="dataset for every arm")
     f.add_argument("--alphas", default=None, help="finding 1: comma list (default: the preset's alpha)")
     f.add_argument("--degrees", default=None, help="finding 2: regular-graph degrees between ring and complete")
     f.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="any config field")

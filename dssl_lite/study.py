@@ -1,7 +1,9 @@
 """What the teaching notebooks share: grids of runs over seeds, mean/spread tables, conclusions
 computed from this run's numbers, and the `result.json` + `summary.csv` a sweep collects.
 
-Notebooks stay thin: cell 1 holds parameters, cell 2 builds configs, the rest calls these.
+Notebooks stay thin: after the install cell, one cell holds the parameters, the next resolves
+them (`setup`) and builds configs, the rest calls these and draws. What each notebook computes
+and concludes is a function here (the last section), so it is tested, linted and reused.
 
 Example:
     >>> cfgs = [preset("tiny", objective=o, alpha=a) for o in ("mim", "cl") for a in (0.1, 1.0)]
@@ -15,14 +17,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, NamedTuple, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .config import Config
 from .experiment import run
-from .stats import trend  # noqa: F401  (re-exported for the notebooks)
+from .stats import trend
 from .storage import atomic_write
 
 # What quick mode (CI, nbmake, `quick=True`) changes on top of a notebook's preset: a model and
@@ -204,3 +206,206 @@ def write_result(output_dir, notebook: str, parameters: dict, metrics: dict, tab
     atomic_write(out / "summary.csv", table.to_csv(index=False))
     atomic_write(out / "result.json", json.dumps(payload, indent=1, default=str))
     return out / "result.json"
+
+
+# ----- what each teaching notebook computes; its cells only call these and draw -----
+class Setup(NamedTuple):
+    """What every notebook's set-up cell resolves: quick mode, the seeds to run and the config
+    fields quick mode shrinks (empty at full size)."""
+
+    quick: bool
+    seeds: list
+    overrides: dict
+
+
+def setup(quick: bool, seeds: Sequence[int]) -> Setup:
+    """`quick, run_seeds, over = study.setup(quick, seeds)`: one line instead of three per notebook."""
+    quick = is_quick(quick)
+    return Setup(quick, seeds_for(seeds, quick), dict(QUICK) if quick else {})
+
+
+def partition_stats(labels: np.ndarray, num_classes: int, clients: int, alphas: Sequence[float],
+                    seeds: Sequence[int], min_client_size: int) -> pd.DataFrame:
+    """Notebook 01: one row per (alpha, seed) Dirichlet split: its heterogeneity, the classes a
+    client holds (those making up at least 5% of its images, mean over clients) and the client sizes."""
+    from .partition import heterogeneity, label_histogram, partition
+
+    rows = []
+    for a in alphas:
+        for s in seeds:
+            hist = label_histogram(labels, partition(labels, clients, a, s, min_client_size), num_classes)
+            share = hist / hist.sum(1, keepdims=True)
+            rows.append({"alpha": a, "seed": s, "heterogeneity": heterogeneity(hist),
+                         "classes_held": float((share >= 0.05).sum(1).mean()),
+                         "smallest_client": int(hist.sum(1).min()), "largest_client": int(hist.sum(1).max())})
+    return pd.DataFrame(rows)
+
+
+def conclude_non_iid(table: pd.DataFrame) -> tuple[str, dict]:
+    """Notebook 01's conclusion and headline metrics from its per-alpha table."""
+    h = table.set_index("alpha")["heterogeneity_mean"]
+    rho = trend(table["alpha"], table["heterogeneity_mean"])
+    steps_down = int((np.diff(h.sort_index().values) < 0).sum())
+    lo, hi = h.index.min(), h.index.max()
+    held = table.set_index("alpha")["classes_held_mean"]
+    text = (f"In this run heterogeneity went from {h[lo]:.2f} at alpha={lo} to {h[hi]:.2f} at alpha={hi} "
+            f"(it fell at {steps_down} of {len(h) - 1} steps up in alpha; Spearman rho = {rho:.2f}); "
+            f"a client held on average {held[lo]:.1f} classes at alpha={lo} and {held[hi]:.1f} at alpha={hi}. "
+            + verdict(rho < 0, "smaller alpha gives more heterogeneous clients"))
+    metrics = {"spearman_alpha_heterogeneity": rho, **flat_metrics(table, ["alpha"], "heterogeneity"),
+               **flat_metrics(table, ["alpha"], "classes_held")}
+    return text, metrics
+
+
+def topology_for_degree(clients: int, degree: int) -> str:
+    """The graph a node degree names on `clients` nodes: 2 is the ring, clients-1 the complete
+    graph, anything between a random regular graph."""
+    return "ring" if degree == 2 else "complete" if degree == clients - 1 else "regular"
+
+
+def degree_graph(clients: int, degree: int, seed: int) -> tuple[str, np.ndarray]:
+    """`(topology name, adjacency)` of a seeded graph with this node degree."""
+    from .topology import adjacency
+
+    topo = topology_for_degree(clients, degree)
+    if topo == "regular" and (clients * degree) % 2:
+        raise ValueError(f"a {degree}-regular graph on {clients} nodes needs K*d even")
+    return topo, adjacency(topo, clients, degree, np.random.default_rng(seed + 1))
+
+
+def gossip_runs(clients: int, degrees: Sequence[int], seeds: Sequence[int], steps: int,
+                dim: int) -> tuple[pd.DataFrame, dict]:
+    """Notebook 02: every client starts with a random vector `[dim]` and gossips `x <- W x` with
+    Metropolis weights for `steps` steps. Gossip keeps the mean fixed, so the disagreement
+    `||x_t - mean|| / ||x_0 - mean||` measures how far from consensus the clients still are.
+    -> one row per (degree, seed) and `{(degree, seed): disagreement per step}`."""
+    from .topology import average_degree, metropolis_weights, spectral_gap
+
+    rows, curves = [], {}
+    for d in degrees:
+        for s in seeds:
+            topo, adj = degree_graph(clients, d, s)
+            w = metropolis_weights(adj)
+            x = np.random.default_rng(s).normal(size=(clients, dim))
+            mean = x.mean(0, keepdims=True)
+            e0 = np.linalg.norm(x - mean)
+            err = [1.0]
+            for _ in range(steps):
+                x = w @ x
+                err.append(float(np.linalg.norm(x - mean) / e0))
+            err = np.array(err)
+            hit = np.flatnonzero(err <= 0.01)
+            curves[(d, s)] = err
+            rows.append({"degree": d, "topology": topo, "seed": s, "average_degree": average_degree(adj),
+                         "spectral_gap": spectral_gap(w),
+                         "steps_to_1pct": float(hit[0]) if len(hit) else float("nan"),
+                         "final_error": float(err[-1])})
+    return pd.DataFrame(rows), curves
+
+
+def conclude_mixing(table: pd.DataFrame) -> tuple[str, dict]:
+    """Notebook 02's conclusion and headline metrics from its per-degree table."""
+    first, last = table.iloc[0], table.iloc[-1]
+    rho_gap = trend(table["average_degree_mean"], table["spectral_gap_mean"])
+    steps = table["steps_to_1pct_mean"]
+
+    def fmt(v):
+        return "never (within the simulated steps)" if np.isnan(v) else f"{v:.0f} step" + ("s" if v != 1 else "")
+
+    text = (f"In this run the spectral gap went from {first.spectral_gap_mean:.3f} at degree {first.degree} "
+            f"to {last.spectral_gap_mean:.3f} at degree {last.degree} (Spearman rho with degree = {rho_gap:.2f}); "
+            f"reaching 1% disagreement took {fmt(first.steps_to_1pct_mean)} on the sparsest graph and "
+            f"{fmt(last.steps_to_1pct_mean)} on the densest. "
+            + verdict(rho_gap > 0 and (np.isnan(steps.iloc[0]) or steps.iloc[0] >= steps.iloc[-1]),
+                      "more connections mix faster (larger spectral gap, fewer gossip steps to consensus)"))
+    metrics = {"spearman_degree_gap": rho_gap, **flat_metrics(table, ["degree"], "spectral_gap"),
+               **flat_metrics(table, ["degree"], "steps_to_1pct")}
+    return text, metrics
+
+
+def conclude_mim_vs_cl(table: pd.DataFrame, base: Config, seeds: Sequence[int],
+                       alphas: Sequence[float]) -> tuple[str, dict]:
+    """Notebook 03 (finding 1): MIM against CL robustness per alpha, the floor check included."""
+    cmp = compare(table, "objective", "mim", "cl", over="alpha")
+    a0 = min(alphas)
+    r = table[table.alpha == a0].set_index("objective")["robustness_mean"]
+    floor, floor_text = floor_note(base, seeds, table)
+    text = (cmp["text"] + f" At alpha={a0}: MIM {r['mim']:.4f}, CL {r['cl']:.4f}. "
+            + judge(cmp, "MIM is more robust to non-IID data than CL") + floor_text)
+    metrics = {"mim_wins": cmp["wins"], "levels": cmp["levels"], "clear_wins": cmp["clear"],
+               "floor": floor, **flat_metrics(table, ["objective", "alpha"])}
+    return text, metrics
+
+
+def split_fl(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Notebook 04's table -> (DecL rows by average degree, the FL row)."""
+    dec = table[table.topology != "fl"].sort_values("average_degree_mean")
+    return dec, table[table.topology == "fl"].iloc[0]
+
+
+def conclude_connectivity(table: pd.DataFrame, fl: Config, seeds: Sequence[int]) -> tuple[str, dict]:
+    """Notebook 04 (finding 2): does DecL robustness rise with degree, is FL no less robust?"""
+    dec, flr = split_fl(table)
+    rho = trend(dec["average_degree_mean"], dec["robustness_mean"])
+    fl_ge = int((flr.robustness_mean >= dec["robustness_mean"]).sum())
+    lo, hi = dec.iloc[0], dec.iloc[-1]
+    text = (f"In this run DecL robustness went from {lo.robustness_mean:.4f} at average degree {lo.average_degree_mean:.0f} "
+            f"to {hi.robustness_mean:.4f} at {hi.average_degree_mean:.0f} (Spearman rho over {len(dec)} degrees = {rho:.2f}). "
+            f"FL's robustness ({flr.robustness_mean:.4f}) was at least DecL's at {fl_ge} of {len(dec)} degrees. "
+            + judge_trend(rho, hi.robustness_mean - lo.robustness_mean,
+                          float(np.hypot(lo.robustness_std, hi.robustness_std)), len(seeds),
+                          "DecL robustness rises with average connectivity") + " "
+            + ("(With only 2 degrees a rank correlation is +-1 by construction; use more degrees.) " if len(dec) < 3 else "")
+            + verdict(fl_ge == len(dec), "FL is no less robust than DecL"))
+    floor, floor_text = floor_note(fl, seeds, table)
+    metrics = {"spearman_degree_robustness": rho, "fl_at_least_decl": fl_ge, "decl_levels": len(dec),
+               "fl_robustness": flr.robustness_mean, "floor": floor,
+               **flat_metrics(table, ["topology", "degree"])}
+    return text + floor_text, metrics
+
+
+def conclude_mar(table: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
+    """Notebook 05 (finding 3): MAR against MIM robustness per setting (topology and alpha)."""
+    cmp = compare(table, "objective", "mar", "mim", over="setting")
+    gains = {k: round(v, 4) for k, v in cmp["diff"].items()}
+    floor, floor_text = floor_note(base, seeds, table)
+    text = (cmp["text"] + f" MAR minus MIM robustness per setting: {gains}. "
+            + judge(cmp, "MAR improves on MIM") + floor_text)
+    metrics = {"mar_wins": cmp["wins"], "levels": cmp["levels"], "clear_wins": cmp["clear"],
+               "floor": floor, **flat_metrics(table, ["objective", "topology", "alpha"])}
+    return text, metrics
+
+
+def feature_space_runs(configs: dict[str, Config], seeds: Sequence[int], n_points: int):
+    """Notebook 06: train every objective's config at every seed and measure its local models'
+    feature spaces against the global one -> (one metrics row per model and seed, the first seed's
+    `FeatureSpaces` for the pictures)."""
+    from . import features
+
+    frames, first = [], None
+    for s in seeds:
+        sims = {o: run(cfg.replace(seed=s), keep_simulator=True)[1] for o, cfg in configs.items()}
+        fs = features.feature_spaces(sims, n_points=n_points, seed=s)
+        first = first or fs
+        frames.append(fs.to_frame().assign(seed=s))
+    return pd.concat(frames, ignore_index=True), first
+
+
+def conclude_feature_spaces(table: pd.DataFrame, objectives: Sequence[str], n_local: int,
+                            seeds: Sequence[int]) -> tuple[str, dict]:
+    """Notebook 06 (finding 4): do CL's local feature spaces drift further than MIM's (lower CKA
+    and higher MMD^2 to the global model)? `n_local` is the number of local models measured."""
+    t = table.set_index("objective")
+    a, b = "mim", "cl"
+    if a in t.index and b in t.index:
+        cka_ok, mmd_ok = t.loc[b, "cka_mean"] < t.loc[a, "cka_mean"], t.loc[b, "mmd2_mean"] > t.loc[a, "mmd2_mean"]
+        text = (f"In this run the local models' mean CKA to the global model was {t.loc[a, 'cka_mean']:.3f} for MIM "
+                f"and {t.loc[b, 'cka_mean']:.3f} for CL, and mean MMD^2 {t.loc[a, 'mmd2_mean']:.4f} vs "
+                f"{t.loc[b, 'mmd2_mean']:.4f} ({n_local} local models over {len(seeds)} seed(s)); "
+                f"CL drifted further by {int(cka_ok) + int(mmd_ok)} of the 2 measures. "
+                + verdict(cka_ok and mmd_ok, "CL's local feature spaces drift from the global more than MIM's"))
+    else:
+        text = f"Objectives {list(objectives)} do not include both mim and cl, so finding 4 is not tested here."
+    metrics = {f"{m}_mean[objective={o}]": t.loc[o, f"{m}_mean"] for o in t.index for m in ("cka", "mmd2", "knn_gap")}
+    metrics.update({f"{m}_std[objective={o}]": t.loc[o, f"{m}_std"] for o in t.index for m in ("cka", "mmd2")})
+    return text, metrics

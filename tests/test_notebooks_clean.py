@@ -1,8 +1,11 @@
-"""Committed notebooks are clean: no outputs, a kernelspec, a first code cell tagged `parameters`
-that papermill can parse (with `quick` and `output_dir`), and, for the teaching notebooks, the
-same cells as `scripts/make_notebooks.py` writes."""
+"""Committed notebooks are clean and come from their sources: no outputs, a kernelspec and
+language_info, a guarded install cell first (for Colab and bare kernels), then a code cell tagged
+`parameters` that papermill can parse (with `quick`, and for the teaching notebooks `output_dir`,
+`preset` and `seeds`), and the same cells as `scripts/make_notebooks.py` builds from
+`notebooks/src/`."""
 import ast
 import importlib.util
+import re
 import subprocess
 from pathlib import Path
 
@@ -23,9 +26,34 @@ def committed_notebooks() -> list[Path]:
     return sorted(paths or NB_DIR.glob("*.ipynb"))
 
 
+def generator():
+    pytest.importorskip("jupytext")
+    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "scripts" / "make_notebooks.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    return gen
+
+
+def install_problems(cell) -> list[str]:
+    """The install cell must only install when the package is missing: an import inside `try`,
+    `%pip install` of this project's repository inside `except ImportError`."""
+    src = cell.source
+    url = re.search(r'^Repository = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    out = []
+    if not re.search(r"^try:\n    import dssl_(lite|widgets)\b", src, re.M):
+        out.append("the install cell does not start with `try: import dssl_lite` (or dssl_widgets)")
+    if not re.search(r"^except ImportError:\n(    #.*\n)*    %pip install .*\n", src + "\n", re.M):
+        out.append("the install cell has no `%pip install` under `except ImportError:`")
+    if f"git+{url}" not in src:
+        out.append(f"the install cell does not install from {url}")
+    for extra in re.findall(r"dssl-lite\[(\w+)\]", src):
+        if not re.search(rf"^{extra} = \[", (ROOT / "pyproject.toml").read_text(), re.M):
+            out.append(f"the install cell asks for an extra [{extra}] that pyproject.toml lacks")
+    return out
+
+
 def problems(nb, need=("quick",)) -> list[str]:
-    """Everything wrong with one notebook, as readable lines (empty = clean). Every notebook needs
-    `quick` (DESIGN.md section 6); the teaching notebooks also `output_dir`, `preset` and `seeds`."""
+    """Everything wrong with one notebook, as readable lines (empty = clean)."""
     out = []
     ks = nb.metadata.get("kernelspec", {})
     if ks.get("name") != "python3" or not ks.get("display_name"):
@@ -36,10 +64,11 @@ def problems(nb, need=("quick",)) -> list[str]:
     for i, c in enumerate(code):
         if c.get("outputs") or c.get("execution_count") is not None:
             out.append(f"code cell {i} holds outputs or an execution count (strip them)")
-    if not code or "parameters" not in code[0].metadata.get("tags", []):
-        out.append("the first code cell is not tagged 'parameters'")
+    if len(code) < 2 or "parameters" not in code[1].metadata.get("tags", []):
+        out.append("the second code cell (after the install cell) is not tagged 'parameters'")
         return out
-    src = code[0].source
+    out += install_problems(code[0])
+    src = code[1].source
     names = {t.id for n in ast.parse(src).body for t in
              (n.targets if isinstance(n, ast.Assign) else [getattr(n, "target", None)]) if isinstance(t, ast.Name)}
     for name in need:
@@ -58,32 +87,48 @@ def test_notebook_is_clean(path):
     assert problems(nbformat.read(str(path), as_version=4), need) == []
 
 
+def copy(nb):
+    return nbformat.from_dict(nbformat.reader.reads(nbformat.writes(nb)))
+
+
 def test_checker_catches_dirty_notebooks():
     nb = nbformat.read(str(NB_DIR / "01_non_iid_data.ipynb"), as_version=4)
     assert problems(nb) == []
     assert problems(nb, need=("quick", "nonexistent")) == ["parameters cell lacks 'nonexistent'"]
-    unparsable = nbformat.from_dict(nbformat.reader.reads(nbformat.writes(nb)))
-    unparsable.cells[1].source += "\nx: int = 1  # a = b"
+    unparsable = copy(nb)
+    params = next(c for c in unparsable.cells if "parameters" in c.metadata.get("tags", []))
+    params.source += "\nx: int = 1  # a = b"
     assert any("papermill" in p for p in problems(unparsable))
-    dirty = nbformat.from_dict(nbformat.reader.reads(nbformat.writes(nb)))
-    dirty.cells[2].outputs = [nbformat.v4.new_output("stream", text="hi")]
+    dirty = copy(nb)
+    dirty.cells[-1].outputs = [nbformat.v4.new_output("stream", text="hi")]
     assert any("outputs" in p for p in problems(dirty))
-    untagged = nbformat.from_dict(nbformat.reader.reads(nbformat.writes(nb)))
-    next(c for c in untagged.cells if c.cell_type == "code").metadata["tags"] = []
+    untagged = copy(nb)
+    next(c for c in untagged.cells if "parameters" in c.metadata.get("tags", [])).metadata["tags"] = []
     assert any("parameters" in p for p in problems(untagged))
-    bare = nbformat.from_dict(nbformat.reader.reads(nbformat.writes(nb)))
+    bare = copy(nb)
     bare.metadata.pop("kernelspec")
     assert any("kernelspec" in p for p in problems(bare))
+    unguarded = copy(nb)
+    install = next(c for c in unguarded.cells if c.cell_type == "code")
+    install.source = install.source.replace("except ImportError:", "finally:")
+    assert any("except ImportError" in p for p in problems(unguarded))
 
 
-def test_teaching_notebooks_match_their_generator():
-    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "scripts" / "make_notebooks.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    assert len(gen.NOTEBOOKS) == 6
-    for name, cells in gen.NOTEBOOKS.items():
-        path = NB_DIR / f"{name}.ipynb"
-        assert path.exists(), f"{path} missing: run python scripts/make_notebooks.py"
-        want = [c.source for c in gen.build(name, cells).cells]
-        have = [c.source for c in nbformat.read(str(path), as_version=4).cells]
-        assert have == want, f"{name} differs from scripts/make_notebooks.py: regenerate it"
+def test_notebooks_match_their_sources():
+    gen = generator()
+    names = [s.stem for s in gen.sources()]
+    assert names == sorted(p.stem for p in committed_notebooks()), "one source per committed notebook"
+    for src in gen.sources():
+        path = NB_DIR / f"{src.stem}.ipynb"
+        want, have = gen.build(src), nbformat.read(str(path), as_version=4)
+        fix = f"{path.name} differs from {src.relative_to(ROOT)}: run `make notebooks`"
+        assert have.metadata == want.metadata, fix
+        assert [(c.cell_type, c.source, c.metadata) for c in have.cells] == \
+               [(c.cell_type, c.source, c.metadata) for c in want.cells], fix
+
+
+def test_sources_are_python():
+    """The sources are plain Python (magics stay comments there), so linters and the import graph
+    see the notebooks' code."""
+    for src in generator().sources():
+        ast.parse(src.read_text(), filename=str(src))

@@ -1,4 +1,5 @@
 """The notebook helpers: tables over seeds and conclusions that follow the numbers."""
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,3 +78,38 @@ def test_judge_trend_needs_the_rise_beyond_the_spread():
     assert "within the seed spread" in study.judge_trend(1.0, 0.007, 0.026, 3, "X")
     assert "one seed" in study.judge_trend(1.0, 0.05, float("nan"), 1, "X")
     assert "do not show" in study.judge_trend(-0.5, -0.01, 0.01, 3, "X")
+
+
+def test_setup_resolves_quick_mode_once(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    assert study.setup(False, [3, 4]) == (False, [3, 4], {})
+    quick, seeds, over = study.setup(True, [3, 4])
+    assert quick and seeds == [3] and over == study.QUICK and over is not study.QUICK
+
+
+def test_degree_names_the_graph():
+    assert [study.topology_for_degree(8, d) for d in (2, 4, 7)] == ["ring", "regular", "complete"]
+    topo, adj = study.degree_graph(8, 4, seed=0)
+    assert topo == "regular" and (adj.sum(1) == 4).all()
+    with pytest.raises(ValueError, match="K\\*d even"):
+        study.degree_graph(7, 3, seed=0)
+
+
+def test_gossip_reaches_consensus_faster_on_denser_graphs():
+    runs, curves = study.gossip_runs(8, [2, 7], [0], steps=30, dim=4)
+    ring, complete = runs.set_index("degree").loc[2], runs.set_index("degree").loc[7]
+    assert curves[(7, 0)][1] < 1e-9 and complete.steps_to_1pct == 1  # one exact averaging step
+    assert ring.steps_to_1pct > 1 and ring.spectral_gap < complete.spectral_gap == pytest.approx(1.0)
+    table = study.summarize(runs, by=["degree", "topology"], values=["average_degree", "spectral_gap", "steps_to_1pct"])
+    text, metrics = study.conclude_mixing(table)
+    assert "agree with the claim that more connections mix faster" in text
+    assert metrics["spearman_degree_gap"] == pytest.approx(1.0)
+
+
+def test_partition_stats_and_their_conclusion():
+    labels = np.repeat(np.arange(10), 50)
+    runs = study.partition_stats(labels, 10, 5, [0.05, 100.0], [0, 1], min_client_size=10)
+    assert len(runs) == 4 and (runs.smallest_client >= 10).all()
+    table = study.summarize(runs, by=["alpha"], values=["heterogeneity", "classes_held"])
+    text, metrics = study.conclude_non_iid(table)
+    assert "agree with the claim that smaller alpha" in text and metrics["spearman_alpha_heterogeneity"] < 0

@@ -1,0 +1,31 @@
+"""Ship the teaching notebooks and example grids inside the package: `build_py` copies
+notebooks/*.ipynb and examples/*.yaml to dssl_lite/_resources/, where `dssl-lite notebooks DIR`
+finds them (`dssl_lite.teaching`). An editable install skips the copy and reads the checkout.
+Everything else about the package is in pyproject.toml.
+"""
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+RESOURCES = {"notebooks": "*.ipynb", "examples": "*.yaml"}  # the same as dssl_lite.teaching.FOLDERS
+
+
+class BuildWithTeachingMaterial(build_py):
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        for folder, pattern in RESOURCES.items():
+            files = sorted((ROOT / folder).glob(pattern))
+            if not files:
+                raise FileNotFoundError(f"no {folder}/{pattern} to ship: build from a full checkout or sdist")
+            dest = Path(self.build_lib) / "dssl_lite" / "_resources" / folder
+            dest.mkdir(parents=True, exist_ok=True)
+            for f in files:
+                shutil.copyfile(f, dest / f.name)
+
+
+setup(cmdclass={"build_py": BuildWithTeachingMaterial})
