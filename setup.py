@@ -1,6 +1,6 @@
-"""Ship the teaching notebooks and example grids inside the package: `build_py` copies
-notebooks/*.ipynb and examples/*.yaml to dssl_lite/_resources/, where `dssl-lite notebooks DIR`
-finds them (`dssl_lite.teaching`). An editable install skips the copy and reads the checkout.
+"""Ship the teaching notebooks, example grids and measured atlases inside the package: `build_py`
+copies notebooks/*.ipynb, examples/*.yaml and data/atlas/*.csv to dssl_lite/_resources/, where
+`dssl-lite notebooks DIR` (`dssl_lite.teaching`) and the explorer (`dssl_lite.atlas`) find them. An editable install skips the copy and reads the checkout.
 Everything else about the package is in pyproject.toml.
 """
 import shutil
@@ -11,6 +11,7 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 RESOURCES = {"notebooks": "*.ipynb", "examples": "*.yaml"}  # the same as dssl_lite.teaching.FOLDERS
+ATLASES = ("data/atlas", "*.csv")  # the measured atlases the explorer draws (dssl_lite.atlas.SHIPPED)
 
 
 class BuildWithTeachingMaterial(build_py):
@@ -26,6 +27,10 @@ class BuildWithTeachingMaterial(build_py):
             dest.mkdir(parents=True, exist_ok=True)
             for f in files:
                 shutil.copyfile(f, dest / f.name)
+        dest = Path(self.build_lib) / "dssl_lite" / "_resources" / "atlas"
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in sorted((ROOT / ATLASES[0]).glob(ATLASES[1])):
+            shutil.copyfile(f, dest / f.name)
 
 
 setup(cmdclass={"build_py": BuildWithTeachingMaterial})

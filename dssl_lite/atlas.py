@@ -37,7 +37,9 @@ from .errors import ConfigError, short
 from .storage import atomic_write
 
 HERE = Path(__file__).resolve().parent
-SHIPPED = HERE.parent / "data" / "atlas"  # the measured atlases: <preset>.csv
+# the measured atlases, <preset>.csv: a wheel's copy, else the source checkout's data/atlas/
+SHIPPED = next((d for d in (HERE / "_resources" / "atlas", HERE.parent / "data" / "atlas") if d.is_dir()),
+               HERE.parent / "data" / "atlas")
 COLUMNS = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed",
            "accuracy", "iid_accuracy", "robustness", "floor", "seconds", "device", "config_hash",
            "version", "engine", "config"]
