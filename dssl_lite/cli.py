@@ -166,6 +166,11 @@ def cmd_bench(a) -> int:
         raise ConfigError("steps", f"got {a.steps}; allowed: an integer >= 1")
     from .bench import bench, format_bench
 
+    if a.profile:
+        from .bench import profile_step
+
+        print(profile_step(clients[-1], a.objective))
+        return 0
     out = bench(clients=clients, steps=a.steps, objective=a.objective, live=not a.skip_live)
     print(json.dumps(out) if a.json else format_bench(out))
     return 0
@@ -323,10 +328,12 @@ def build_parser() -> Parser:
     d.set_defaults(func=cmd_demo)
 
     b = sub.add_parser("bench", help="speed: vectorised vs per-client loop, matmul peak, live preset")
-    b.add_argument("--clients", default="10,20,100", help="comma list of client counts")
+    b.add_argument("--clients", default="10,100,1000", help="comma list of client counts")
     b.add_argument("--steps", type=int, default=5, help="timed local steps per setting")
     b.add_argument("--objective", default="mim", choices=OBJECTIVES.names(), help="objective to time")
     b.add_argument("--skip-live", action="store_true", help="skip the live-preset end-to-end timing")
+    b.add_argument("--profile", action="store_true",
+                   help="instead: where one vmapped step's time goes, at the last client count")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=cmd_bench)
 

@@ -41,6 +41,7 @@ from .partition import heterogeneity, label_histogram, partition
 from .topology import average_degree, fedavg_weights, mixing_matrix, spectral_gap
 
 Params = dict[str, torch.Tensor]
+AUTO_CHUNK_IMAGES = 4096  # images per vmap call when `client_chunk` is 0 (see `chunk_size`)
 _GLOBAL_RNG = threading.Lock()  # runs built in parallel threads must not interleave their seeded inits
 
 
@@ -153,12 +154,21 @@ class Simulator:
     def _client_loss(self, params, batch, state):
         return functional_call(self.model, params, (batch, state))
 
+    def chunk_size(self, clients: int) -> Optional[int]:
+        """Clients per vmap call: `client_chunk`, or by default as many as hold AUTO_CHUNK_IMAGES
+        images in one call, which bounds the activations' memory however many clients there are
+        (1,000 clients of the live model stay within 4 GiB). A rule of the config alone, so a
+        run's numbers never depend on the machine's memory."""
+        chunk = self.cfg.client_chunk or max(1, AUTO_CHUNK_IMAGES // self.cfg.batch_size)
+        return None if chunk >= clients else chunk
+
     def _all_grads(self, params, batch, state):
         """(grads [A, ...], losses [A], aux [A, ...]) for the training clients: vmap, or the loop."""
         cfg = self.cfg
         with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bfloat16"):
             if cfg.vectorized:
-                grads, (losses, aux) = vmap(self._grad, chunk_size=cfg.client_chunk or None)(params, batch, state)
+                n = next(iter(params.values())).shape[0]
+                grads, (losses, aux) = vmap(self._grad, chunk_size=self.chunk_size(n))(params, batch, state)
                 return grads, losses, aux
             outs = []
             for k in range(next(iter(params.values())).shape[0]):
@@ -309,7 +319,9 @@ class Simulator:
             if not torch.isfinite(per_client[act]).all():
                 raise Diverged(f"lr: loss became {per_client[act].mean().item()} at round {self.round}; "
                                f"lower lr (now {self.cfg.lr})")
-            dist, secs = self.consensus_distance(), time.perf_counter() - t0
+            # FL hands every client the same model: its consensus distance is 0 by construction
+            dist = [0.0] * R if self.federated else self.consensus_distance()
+            secs = time.perf_counter() - t0
             recs = []
             for r in range(R):
                 mine = per_client[r * K: (r + 1) * K]

@@ -9,7 +9,7 @@ Example:
     >>> cfgs = [preset("tiny", objective=o, alpha=a) for o in ("mim", "cl") for a in (0.1, 1.0)]
     >>> runs = run_grid(cfgs, seeds=[0, 1])
     >>> table = summarize(runs, by=["objective", "alpha"])
-    >>> print(compare(table, "objective", "mim", "cl", over="alpha")["text"])
+    >>> print(paired_compare(runs, "objective", "mim", "cl", over="alpha")["text"])
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import pandas as pd
 
 from .config import Config
 from .experiment import run
-from .stats import trend
+from .stats import paired_difference, trend
 from .storage import atomic_write
 
 # What quick mode (CI, nbmake, `quick=True`) changes on top of a notebook's preset: a model and
@@ -77,26 +77,80 @@ def summarize(runs: pd.DataFrame, by: Sequence[str],
     return out.reset_index()
 
 
-def compare(table: pd.DataFrame, column: str, a: str, b: str, over: str,
-            value: str = "robustness") -> dict:
-    """Where does `a` beat `b` on mean `value`, at each level of `over`? Returns counts, the
-    per-level differences, how many exceed the seed spread, and one sentence saying so."""
-    pa = table[table[column] == a].set_index(over)
-    pb = table[table[column] == b].set_index(over)
-    levels = [x for x in pa.index if x in pb.index]
-    diff = {x: float(pa.loc[x, f"{value}_mean"] - pb.loc[x, f"{value}_mean"]) for x in levels}
-    spread = {x: float(np.hypot(pa.loc[x, f"{value}_std"], pb.loc[x, f"{value}_std"])) for x in levels}
-    wins = [x for x in levels if diff[x] > 0]
-    clear = [x for x in wins if diff[x] > spread[x] > 0]
-    seeds = int(min(pa["seeds"].min(), pb["seeds"].min())) if levels else 0
-    text = (f"In this run {a}'s mean {value} exceeded {b}'s at {len(wins)} of {len(levels)} {over} "
-            f"values" + (f" ({', '.join(map(str, wins))})" if wins else "") + ".")
+def paired_compare(runs: pd.DataFrame, column: str, a: str, b: str, over: str,
+                   value: str = "robustness") -> dict:
+    """Where is `a` ahead of `b` in `value`, at each level of `over`, paired by seed (the same
+    seed gives both the same split and initial model)? The 95 % t-interval of the mean paired
+    difference decides: "clear" levels are those whose interval lies above 0. The same statistics
+    as `dssl-lite reproduce` (`dssl_lite.stats.paired_difference`)."""
+    levels, diffs, out = [], {}, {}
+    for level, g in runs.groupby(over, sort=True):
+        wide = g.pivot_table(index="seed", columns=column, values=value)
+        if a in wide and b in wide:
+            pair = wide[[a, b]].dropna()
+            out[level] = paired_difference(pair[a], pair[b])
+            levels.append(level)
+    wins = [x for x in levels if out[x]["mean"] > 0]
+    clear = [x for x in levels if out[x]["ci_low"] > 0]
+    against = [x for x in levels if out[x]["ci_high"] < 0]
+    seeds = min((out[x]["n"] for x in levels), default=0)
+    cell = lambda x: (f"{x}: {out[x]['mean']:+.3f}" + (f" [{out[x]['ci_low']:+.3f}, {out[x]['ci_high']:+.3f}]"
+                                                       if seeds > 1 else ""))
+    text = (f"{a} - {b} {value}, paired by seed ({seeds} seed{'s' if seeds != 1 else ''}), per {over}: "
+            + "; ".join(cell(x) for x in levels) + ".")
     if seeds < 2:
-        text += " With one seed there is no spread to judge these differences against."
+        text += " With one seed there is no interval: nothing here is a finding."
     else:
-        text += f" At {len(clear)} of them the gap was larger than the spread over {seeds} seeds."
-    return {"wins": len(wins), "levels": len(levels), "clear": len(clear), "diff": diff,
-            "spread": spread, "seeds": seeds, "text": text}
+        text += (f" The 95 % interval lies above 0 at {len(clear)} of {len(levels)} levels"
+                 + (f" and below 0 at {len(against)}" if against else "") + ".")
+    return {"levels": len(levels), "wins": len(wins), "clear": len(clear), "against": len(against),
+            "seeds": seeds, "diff": {x: out[x]["mean"] for x in levels}, "intervals": out, "text": text}
+
+
+def judge_paired(cmp: dict, claim: str) -> str:
+    """The verdict on a `paired_compare`: agreement needs the interval above 0 at most levels;
+    ahead on the mean at most levels without that is only 'pointing the same way'."""
+    if not cmp["levels"]:
+        return f"Nothing here tests the claim that {claim}."
+    if cmp["seeds"] >= 2 and cmp["clear"] > cmp["levels"] / 2:
+        return verdict(True, claim)
+    if cmp["against"] > cmp["levels"] / 2 or cmp["wins"] <= cmp["levels"] / 2:
+        return verdict(False, claim)
+    why = "there is one seed" if cmp["seeds"] < 2 else "most intervals include 0"
+    return (f"These numbers point the same way as the claim that {claim}, but {why}, so they do "
+            f"not establish it.")
+
+
+def measure(configs: Sequence[Config], seeds: Sequence[int], source: str,
+            preset_name: str = "live") -> tuple[pd.DataFrame, str]:
+    """The runs a notebook compares -> (one row per config and seed, like `run_grid`, and a
+    sentence saying where the numbers come from). `source="atlas"` reads the preset's shipped
+    atlas (instant: what quick mode and CI show); `"train"` trains them now."""
+    if source == "train":
+        return run_grid(configs, seeds), f"Numbers trained now, in this notebook ({len(seeds)} seeds)."
+    from . import atlas
+
+    name = preset_name
+    table = atlas.shipped(name)
+    keys = {atlas._key(c.as_dict(), ("seed",)): i for i, c in enumerate(configs)}
+    rows = []
+    for _, r in table.iterrows():
+        cfg = json.loads(r["config"])
+        i = keys.get(atlas._key(cfg, ("seed",)))
+        if i is not None and cfg["seed"] in seeds:
+            rows.append({"config_index": i, **cfg, "accuracy": r["accuracy"], "iid_accuracy": r["iid_accuracy"],
+                         "robustness": r["robustness"], "floor": r["floor"], "seconds": r["seconds"],
+                         "average_degree": r["average_degree"]})
+    df = pd.DataFrame(rows)
+    missing = set(range(len(configs))) - set(df["config_index"] if len(df) else [])
+    if missing:
+        raise ValueError(f"the shipped atlas for preset {name!r} lacks {len(missing)} of these settings; "
+                         f"run with quick=False to train them, or rebuild it (dssl-lite atlas build)")
+    df["alpha"] = df["alpha"].astype(object).where(df["alpha"].notna(), "iid")
+    engine = ", ".join(sorted(set(table["engine"].astype(str))))
+    return df, (f"Numbers from the shipped atlas (preset {name}, seeds {sorted(set(df['seed']))}, measured "
+                f"by `dssl-lite atlas build`, engine {engine}): nothing was trained here. Set quick=False "
+                f"to train them now.")
 
 
 def verdict(holds: bool, claim: str) -> str:
@@ -105,34 +159,6 @@ def verdict(holds: bool, claim: str) -> str:
             f"These numbers do not show that {claim}; at this scale the effect is absent or "
             f"smaller than the noise here (longer training, e.g. preset teach-long, and more "
             f"seeds would test it further).")
-
-
-def judge(cmp: dict, claim: str) -> str:
-    """The verdict on a `compare` result: agreement needs `a` ahead at most levels AND, with 2+
-    seeds, by more than the seed spread at most levels; a majority of wins without that is only
-    'pointing the same way'."""
-    if not cmp["levels"]:
-        return f"Nothing here tests the claim that {claim}."
-    if cmp["wins"] <= cmp["levels"] / 2:
-        return verdict(False, claim)
-    if cmp["seeds"] >= 2 and cmp["clear"] > cmp["levels"] / 2:
-        return verdict(True, claim)
-    why = "there is one seed" if cmp["seeds"] < 2 else "most gaps are within the seed spread"
-    return (f"These numbers point the same way as the claim that {claim}, but {why}, so this run "
-            f"alone does not establish it.")
-
-
-def judge_trend(rho: float, rise: float, spread: float, seeds: int, claim: str) -> str:
-    """The verdict on a rising trend: a positive rank correlation is only 'pointing the same way'
-    unless the rise from the lowest to the highest level also exceeds the seed spread there."""
-    if not rho > 0:
-        return verdict(False, claim)
-    if seeds >= 2 and rise > spread:
-        return verdict(True, claim)
-    why = ("there is one seed" if seeds < 2 else
-           f"the rise from the lowest to the highest level ({rise:.4f}) is within the seed spread ({spread:.4f})")
-    return (f"These numbers point the same way as the claim that {claim}, but {why}, so this run "
-            f"alone does not establish it.")
 
 
 FLOOR_MARGIN = 0.02  # accuracy within this of the untrained encoder's counts as "at the floor"
@@ -323,15 +349,13 @@ def conclude_mixing(table: pd.DataFrame) -> tuple[str, dict]:
     return text, metrics
 
 
-def conclude_mim_vs_cl(table: pd.DataFrame, base: Config, seeds: Sequence[int],
-                       alphas: Sequence[float]) -> tuple[str, dict]:
-    """Notebook 03 (finding 1): MIM against CL robustness per alpha, the floor check included."""
-    cmp = compare(table, "objective", "mim", "cl", over="alpha")
-    a0 = min(alphas)
-    r = table[table.alpha == a0].set_index("objective")["robustness_mean"]
+def conclude_mim_vs_cl(runs: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
+    """Notebook 03 (finding 1): MIM against CL robustness per alpha, paired by seed, with the
+    floor check."""
+    table = summarize(runs, by=["objective", "alpha"])
+    cmp = paired_compare(runs, "objective", "mim", "cl", over="alpha")
     floor, floor_text = floor_note(base, seeds, table)
-    text = (cmp["text"] + f" At alpha={a0}: MIM {r['mim']:.4f}, CL {r['cl']:.4f}. "
-            + judge(cmp, "MIM is more robust to non-IID data than CL") + floor_text)
+    text = cmp["text"] + " " + judge_paired(cmp, "MIM is more robust to non-IID data than CL") + floor_text
     metrics = {"mim_wins": cmp["wins"], "levels": cmp["levels"], "clear_wins": cmp["clear"],
                "floor": floor, **flat_metrics(table, ["objective", "alpha"])}
     return text, metrics
@@ -343,34 +367,43 @@ def split_fl(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     return dec, table[table.topology == "fl"].iloc[0]
 
 
-def conclude_connectivity(table: pd.DataFrame, fl: Config, seeds: Sequence[int]) -> tuple[str, dict]:
-    """Notebook 04 (finding 2): does DecL robustness rise with degree, is FL no less robust?"""
+def conclude_connectivity(runs: pd.DataFrame, fl: Config, seeds: Sequence[int]) -> tuple[str, dict]:
+    """Notebook 04 (finding 2): does DecL robustness rise from the sparsest to the densest graph,
+    and is FL no less robust than DecL? Both paired by seed."""
+    table = summarize(runs, by=["topology", "degree"],
+                      values=["robustness", "accuracy", "iid_accuracy", "average_degree", "spectral_gap"])
     dec, flr = split_fl(table)
     rho = trend(dec["average_degree_mean"], dec["robustness_mean"])
-    fl_ge = int((flr.robustness_mean >= dec["robustness_mean"]).sum())
     lo, hi = dec.iloc[0], dec.iloc[-1]
-    text = (f"In this run DecL robustness went from {lo.robustness_mean:.4f} at average degree {lo.average_degree_mean:.0f} "
-            f"to {hi.robustness_mean:.4f} at {hi.average_degree_mean:.0f} (Spearman rho over {len(dec)} degrees = {rho:.2f}). "
-            f"FL's robustness ({flr.robustness_mean:.4f}) was at least DecL's at {fl_ge} of {len(dec)} degrees. "
-            + judge_trend(rho, hi.robustness_mean - lo.robustness_mean,
-                          float(np.hypot(lo.robustness_std, hi.robustness_std)), len(seeds),
-                          "DecL robustness rises with average connectivity") + " "
-            + ("(With only 2 degrees a rank correlation is +-1 by construction; use more degrees.) " if len(dec) < 3 else "")
-            + verdict(fl_ge == len(dec), "FL is no less robust than DecL"))
+    label = lambda r: f"{r.topology}-{r.degree}"
+    runs = runs.assign(graph=runs["topology"] + "-" + runs["degree"].astype(str))
+    dense = paired_compare(runs.assign(level="all"), "graph", label(hi), label(lo), over="level")
+    d = dense["intervals"].get("all")
+    fl_label = label(flr)
+    fl_vs = [paired_compare(runs.assign(level="all"), "graph", fl_label, label(r), over="level")
+             for _, r in dec.iterrows()]
+    fl_ok = sum(c["intervals"]["all"]["ci_high"] >= 0 for c in fl_vs if "all" in c["intervals"])
+    text = (f"DecL robustness went from {lo.robustness_mean:.4f} at average degree {lo.average_degree_mean:.0f} "
+            f"to {hi.robustness_mean:.4f} at {hi.average_degree_mean:.0f} (Spearman rho over {len(dec)} graphs "
+            f"{rho:.2f}). " + dense["text"].replace("per level: all: ", "densest - sparsest: ") + " "
+            + judge_paired(dense, "DecL robustness rises with average connectivity") + " "
+            + f"FL ({flr.robustness_mean:.4f}) is not below DecL beyond the seed noise at {fl_ok} of {len(dec)} "
+            f"graphs (paired intervals). " + verdict(fl_ok == len(dec), "FL is no less robust than DecL"))
     floor, floor_text = floor_note(fl, seeds, table)
-    metrics = {"spearman_degree_robustness": rho, "fl_at_least_decl": fl_ge, "decl_levels": len(dec),
-               "fl_robustness": flr.robustness_mean, "floor": floor,
-               **flat_metrics(table, ["topology", "degree"])}
+    metrics = {"spearman_degree_robustness": rho, "fl_not_below_decl": fl_ok, "decl_levels": len(dec),
+               "dense_minus_sparse": d["mean"] if d else float("nan"), "fl_robustness": flr.robustness_mean,
+               "floor": floor, **flat_metrics(table, ["topology", "degree"])}
     return text + floor_text, metrics
 
 
-def conclude_mar(table: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
-    """Notebook 05 (finding 3): MAR against MIM robustness per setting (topology and alpha)."""
-    cmp = compare(table, "objective", "mar", "mim", over="setting")
-    gains = {k: round(v, 4) for k, v in cmp["diff"].items()}
+def conclude_mar(runs: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
+    """Notebook 05 (finding 3): MAR against MIM robustness per setting (graph and alpha), paired
+    by seed."""
+    runs = runs.assign(setting=runs["topology"] + ", alpha=" + runs["alpha"].astype(str))
+    table = summarize(runs, by=["objective", "topology", "alpha", "setting"])
+    cmp = paired_compare(runs, "objective", "mar", "mim", over="setting")
     floor, floor_text = floor_note(base, seeds, table)
-    text = (cmp["text"] + f" MAR minus MIM robustness per setting: {gains}. "
-            + judge(cmp, "MAR improves on MIM") + floor_text)
+    text = cmp["text"] + " " + judge_paired(cmp, "MAR improves on MIM") + floor_text
     metrics = {"mar_wins": cmp["wins"], "levels": cmp["levels"], "clear_wins": cmp["clear"],
                "floor": floor, **flat_metrics(table, ["objective", "topology", "alpha"])}
     return text, metrics

@@ -20,23 +20,27 @@ def test_summarize_mean_std_and_count():
     assert mim.seeds == 2 and t[t.objective == "cl"].iloc[0].robustness_std == 0.0
 
 
-def test_conclusion_follows_the_numbers():
-    clear = study.summarize(runs({0.1: [0.99, 0.98], 1.0: [1.0, 0.99]}, {0.1: [0.8, 0.82], 1.0: [0.9, 0.91]}),
-                            by=["objective", "alpha"])
-    cmp = study.compare(clear, "objective", "mim", "cl", over="alpha")
-    assert (cmp["wins"], cmp["levels"], cmp["clear"]) == (2, 2, 2)
-    assert "2 of 2 alpha" in cmp["text"] and "agree" in study.judge(cmp, "X")
+def test_conclusion_follows_the_paired_numbers():
+    clear = runs({0.1: [0.99, 0.98, 0.97], 1.0: [1.0, 0.99, 1.0]}, {0.1: [0.8, 0.82, 0.81], 1.0: [0.9, 0.91, 0.9]})
+    cmp = study.paired_compare(clear, "objective", "mim", "cl", over="alpha")
+    assert (cmp["wins"], cmp["levels"], cmp["clear"], cmp["seeds"]) == (2, 2, 2, 3)
+    assert "above 0 at 2 of 2" in cmp["text"] and "agree" in study.judge_paired(cmp, "X")
 
-    reversed_ = study.compare(clear, "objective", "cl", "mim", over="alpha")
-    assert reversed_["wins"] == 0 and "do not show" in study.judge(reversed_, "X")
+    reversed_ = study.paired_compare(clear, "objective", "cl", "mim", over="alpha")
+    assert reversed_["wins"] == 0 and reversed_["against"] == 2
+    assert "do not show" in study.judge_paired(reversed_, "X")
 
-    noisy = study.summarize(runs({0.1: [1.0, 0.8]}, {0.1: [0.95, 0.8]}), by=["objective", "alpha"])
-    cmp = study.compare(noisy, "objective", "mim", "cl", over="alpha")
-    assert cmp["wins"] == 1 and cmp["clear"] == 0 and "does not establish" in study.judge(cmp, "X")
+    # a big shared seed effect: unpaired spreads overlap, the paired differences do not
+    shared = runs({0.1: [0.71, 0.91, 0.81]}, {0.1: [0.70, 0.90, 0.80]})
+    assert study.paired_compare(shared, "objective", "mim", "cl", over="alpha")["clear"] == 1
 
-    one_seed = study.summarize(runs({0.1: [1.0]}, {0.1: [0.9]}), by=["objective", "alpha"])
-    cmp = study.compare(one_seed, "objective", "mim", "cl", over="alpha")
-    assert "one seed" in cmp["text"] and "does not establish" in study.judge(cmp, "X")
+    noisy = runs({0.1: [1.0, 0.8, 0.9]}, {0.1: [0.95, 0.85, 0.88]})
+    cmp = study.paired_compare(noisy, "objective", "mim", "cl", over="alpha")
+    assert cmp["wins"] == 1 and cmp["clear"] == 0 and "do not establish" in study.judge_paired(cmp, "X")
+
+    one_seed = runs({0.1: [1.0]}, {0.1: [0.9]})
+    cmp = study.paired_compare(one_seed, "objective", "mim", "cl", over="alpha")
+    assert "one seed" in cmp["text"] and "do not establish" in study.judge_paired(cmp, "X")
 
 
 def test_quick_mode_from_env(monkeypatch):
@@ -73,11 +77,6 @@ def test_floor_note_flags_accuracies_at_the_floor():
     assert "says little" in text
 
 
-def test_judge_trend_needs_the_rise_beyond_the_spread():
-    assert "agree" in study.judge_trend(1.0, 0.05, 0.01, 3, "X")
-    assert "within the seed spread" in study.judge_trend(1.0, 0.007, 0.026, 3, "X")
-    assert "one seed" in study.judge_trend(1.0, 0.05, float("nan"), 1, "X")
-    assert "do not show" in study.judge_trend(-0.5, -0.01, 0.01, 3, "X")
 
 
 def test_setup_resolves_quick_mode_once(monkeypatch):
