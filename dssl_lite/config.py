@@ -63,7 +63,7 @@ class Config:
     device: str = "auto"
     precision: str = "float32"          # bfloat16 = autocast in the local step
     vectorized: bool = True             # False = the per-client loop oracle (same numbers, slower)
-    client_chunk: int = 0               # clients per vmap call; 0 = as many as hold 4,096 images
+    client_chunk: int = 0               # clients per vmap call; 0 = as many as hold 1,024 images
 
     def __post_init__(self):
         if isinstance(self.alpha, float) and self.alpha == math.inf:  # one meaning of infinity: IID

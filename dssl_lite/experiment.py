@@ -129,6 +129,8 @@ def train_groups(groups, stop=None, on_round=None, dataset=None) -> list:
 
     if resolve_device(groups[0][0][0].device).type != "cpu":
         return [job(g, stop) for g in groups]
+    if len(groups) == 1:  # nothing to run beside it: this thread, still one intra-op thread
+        return [_one_intra_op_thread(lambda: job(groups[0], stop))]
     failed = threading.Event()  # a failed group stops the others
     halt = AnyEvent(failed, stop)
 
@@ -147,6 +149,15 @@ def train_groups(groups, stop=None, on_round=None, dataset=None) -> list:
     if real or any(errors):
         raise (real or [e for e in errors if e is not None])[0]
     return [f.result() for f in futures]
+
+
+def _one_intra_op_thread(fn):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(before)
 
 
 class AnyEvent:

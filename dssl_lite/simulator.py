@@ -41,7 +41,7 @@ from .partition import heterogeneity, label_histogram, partition
 from .topology import average_degree, fedavg_weights, mixing_matrix, spectral_gap
 
 Params = dict[str, torch.Tensor]
-AUTO_CHUNK_IMAGES = 4096  # images per vmap call when `client_chunk` is 0 (see `chunk_size`)
+AUTO_CHUNK_IMAGES = 1024  # images per vmap call when `client_chunk` is 0 (see `chunk_size`)
 _GLOBAL_RNG = threading.Lock()  # runs built in parallel threads must not interleave their seeded inits
 
 
@@ -167,9 +167,7 @@ class Simulator:
         cfg = self.cfg
         with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bfloat16"):
             if cfg.vectorized:
-                n = next(iter(params.values())).shape[0]
-                grads, (losses, aux) = vmap(self._grad, chunk_size=self.chunk_size(n))(params, batch, state)
-                return grads, losses, aux
+                return self._vmapped(params, batch, state)
             outs = []
             for k in range(next(iter(params.values())).shape[0]):
                 pick = lambda d: {n: t[k] for n, t in d.items()}
@@ -178,6 +176,28 @@ class Simulator:
         grads = stack(params, lambda o: o[0])
         aux = stack(outs[0][1][1], lambda o: o[1][1])
         return grads, torch.stack([o[1][0] for o in outs]), aux
+
+    def _vmapped(self, params, batch, state):
+        """vmap over the clients, chunk by chunk, each chunk's results written straight into
+        full-size buffers (vmap's own `chunk_size` would hold every chunk's output and their
+        concatenation at once: a second copy of all gradients at 1,000 clients)."""
+        f = vmap(self._grad)
+        n = next(iter(params.values())).shape[0]
+        chunk = self.chunk_size(n)
+        if chunk is None:
+            grads, (losses, aux) = f(params, batch, state)
+            return grads, losses, aux
+        out = None
+        for i in range(0, n, chunk):
+            part = lambda d: {k: t[i: i + chunk] for k, t in d.items()}
+            g, (loss, a) = f(part(params), part(batch), part(state))
+            if out is None:
+                out = [{k: t.new_empty((n, *t.shape[1:])) for k, t in d.items()} for d in (g, {"loss": loss}, a)]
+            for buf, d in zip(out, (g, {"loss": loss}, a)):
+                for k, t in d.items():
+                    buf[k][i: i + chunk] = t
+            del g, loss, a
+        return out[0], out[1]["loss"], out[2]
 
     # ----- optimizer and schedule -----
     def _optimizer(self, params: Params) -> torch.optim.AdamW:
