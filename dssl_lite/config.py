@@ -247,7 +247,7 @@ PRESETS: dict[str, dict] = {
     # The paper's communication settings at CPU scale (MNIST, the live model): FL samples 5 of
     # 100 clients per round, each training about 2 local epochs (5 steps of 16 on ~40 images);
     # DecL gossips on a random graph with average degree 10.
-    "paper-like": dict(clients=100, participation=0.05, alpha=0.1, min_client_size=5, rounds=100,
+    "paper-like": dict(clients=100, participation=0.05, alpha=0.1, min_client_size=2, rounds=100,
                        local_steps=5, batch_size=16, depth=1, lr=2e-3),
     "paper-like-decl": dict(clients=20, topology="erdos_renyi", degree=10, alpha=0.1, rounds=30,
                             local_steps=10, batch_size=16, depth=1, lr=2e-3),
