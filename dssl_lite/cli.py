@@ -298,10 +298,15 @@ def cmd_atlas(a) -> int:
     for r in out["rows"]:
         print(f"row {r['row']} ({r['config_hash']}): accuracy {r['accuracy']:.4f} vs atlas "
               f"{r['atlas_accuracy']:.4f}, largest difference {r['difference']:.2e}")
-    same = "the same engine" if out["same_engine"] else (
-        f"a different engine (atlas {', '.join(out['atlas_engine'])}, now {out['engine']}): "
-        "differences are expected; rebuild the atlas")
-    print(f"largest difference over {len(out['rows'])} rows: {out['max_difference']:.2e}; built by {same}")
+    if out["same_engine"]:
+        same = "the atlas was built by this engine"
+    elif out["max_difference"] == 0:
+        same = (f"the engine's source has changed since (atlas {', '.join(out['atlas_engine'])}, now "
+                f"{out['engine']}), its numbers have not")
+    else:
+        same = (f"the engine has changed since (atlas {', '.join(out['atlas_engine'])}, now {out['engine']}): "
+                "rebuild the atlas")
+    print(f"largest difference over {len(out['rows'])} rows: {out['max_difference']:.2e}; {same}")
     return 0 if out["max_difference"] == 0 or not out["same_engine"] else 1
 
 
