@@ -48,7 +48,7 @@ lab: $(VENV)/.full
 	$(VENV)/bin/jupyter lab notebooks/00_explorer.ipynb
 
 voila: $(VENV)/.full
-	$(VENV)/bin/voila notebooks/00_explorer.ipynb
+	$(VENV)/bin/voila notebooks/00_explorer.ipynb  # voila.json: only the extensions the explorer uses
 
 clean:
 	rm -rf $(VENV) *.egg-info build dist

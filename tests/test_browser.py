@@ -77,32 +77,64 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
+def pw():
+    """One Playwright for the module (its sync API cannot be started twice in one thread)."""
     from playwright.sync_api import sync_playwright
 
-    url, token = lab
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.goto(f"{url}/lab/tree/notebooks/00_explorer.ipynb?token={token}")
-        pg.wait_for_function("window.jupyterapp && document.querySelector('.jp-NotebookPanel')",
-                             timeout=60_000)
-        # wait for the kernel, then run every cell through JupyterLab's own command
-        pg.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
-            return w && w.sessionContext && w.sessionContext.session &&
-                   w.sessionContext.session.kernel &&
-                   w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
-        pg.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        pg.locator(".dssl-explorer .dssl-readout").wait_for(timeout=120_000)
-        news = pg.locator(".jp-Notification-Toast-Close, .Toastify__close-button")
-        for i in range(news.count()):  # "get notified about Jupyter news?" would cover the widgets
-            news.nth(i).click()
-        yield pg
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def page(lab, pw):
+    url, token = lab
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.goto(f"{url}/lab/tree/notebooks/00_explorer.ipynb?token={token}")
+    pg.wait_for_function("window.jupyterapp && document.querySelector('.jp-NotebookPanel')",
+                         timeout=60_000)
+    # wait for the kernel, then run every cell through JupyterLab's own command
+    pg.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
+        return w && w.sessionContext && w.sessionContext.session &&
+               w.sessionContext.session.kernel &&
+               w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
+    pg.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    pg.locator(".dssl-explorer .dssl-readout").wait_for(timeout=120_000)
+    news = pg.locator(".jp-Notification-Toast-Close, .Toastify__close-button")
+    for i in range(news.count()):  # "get notified about Jupyter news?" would cover the widgets
+        news.nth(i).click()
+    yield pg
+    browser.close()
 
 
 def text(pg, css: str) -> str:
     return pg.locator(f".dssl-explorer {css}").first.inner_text()
+
+
+def progress_widths(pg, done_js: str, timeout: float = 120.0) -> list:
+    """Poll the progress bar's fill (percent) until `done_js` is true; -> the widths seen."""
+    seen, end = [], time.monotonic() + timeout
+    bar = ".dssl-explorer .dssl-progress .progress-bar"
+    while time.monotonic() < end:
+        w = pg.evaluate(f"""() => {{ const b = document.querySelector('{bar}');
+            return b ? parseFloat(b.style.width || '0') : null; }}""")
+        if w is not None and (not seen or seen[-1] != w):
+            seen.append(w)
+        if pg.evaluate(done_js):
+            time.sleep(0.3)
+            seen.append(pg.evaluate(f"() => parseFloat(document.querySelector('{bar}').style.width)"))
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"run did not finish in {timeout} s; progress seen {seen}")
+
+
+def set_slider(pg, name: str, value) -> None:
+    """Type a value into a slider's readout box (ipywidgets' editable readout), as a user can."""
+    box = pg.locator(".dssl-explorer .widget-hslider", has_text=name).first.locator(".widget-readout")
+    box.click()
+    pg.keyboard.press("Control+A")
+    pg.keyboard.type(str(value))
+    pg.keyboard.press("Enter")
 
 
 def test_explorer_runs_in_jupyterlab(page, tmp_path):
@@ -122,18 +154,19 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
     assert "alpha 0.1" not in readout1, readout1
 
     canvases = explorer.locator(".jupyter-matplotlib-canvas-div")  # one per ipympl figure
-    assert canvases.count() >= 4, "ipympl canvases did not render"
-    before = [canvases.nth(i).screenshot() for i in (2, 3)]  # loss, robustness
+    assert canvases.count() >= 5, "ipympl canvases did not render"
+    before = [canvases.nth(i).screenshot() for i in (3, 4)]  # loss, robustness
 
     t0 = time.monotonic()
     explorer.locator("button.dssl-run").click()
-    pg.wait_for_function("""() => { const e = document.querySelector('.dssl-explorer .dssl-status');
-        return e && e.innerText.includes('1 run(s) finished'); }""", timeout=90_000)
+    widths = progress_widths(pg, "() => { const e = document.querySelector('.dssl-explorer .dssl-status'); "
+                                 "return e && e.innerText.includes('1 setting(s) finished'); }")
     took = time.monotonic() - t0
+    assert any(0 < w < 100 for w in widths) and widths[-1] == 100, widths  # the bar moved, then filled
     status = text(pg, ".dssl-status")
-    assert "robustness" in status
+    assert "robustness" in status and "+-" in status  # a point over seeds, with its spread
     time.sleep(1.5)  # let ipympl fetch the last frames
-    after = [canvases.nth(i).screenshot() for i in (2, 3)]
+    after = [canvases.nth(i).screenshot() for i in (3, 4)]
     assert after[0] != before[0], "loss curves did not change in the page"
     assert after[1] != before[1], "robustness chart did not change in the page"
 
@@ -146,7 +179,7 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
     pg.set_viewport_size({"width": 1400, "height": 1000})
     assert shot.stat().st_size > 10_000
     if os.environ.get("DSSL_UPDATE_SCREENSHOT"):  # refresh the docs picture only when asked
-        shutil.copy(shot, ROOT / "docs" / "explorer.png")
+        shutil.copy(shot, ROOT / "docs" / "explorer-jupyterlab.png")
     print(f"run to first result in the page: {took:.1f} s; {status}")
 
 
@@ -164,6 +197,96 @@ def test_narrow_page_keeps_controls_visible(page):
     run.scroll_into_view_if_needed()
     assert run.is_visible()
     overflow = explorer.evaluate("e => e.scrollWidth - e.clientWidth")
-    assert overflow <= 1, f"explorer overflows horizontally by {overflow}px at 700 px"
+    wide = explorer.evaluate("""ex => { const r = ex.getBoundingClientRect(); const bad = [];
+        for (const el of ex.querySelectorAll('*')) { const b = el.getBoundingClientRect();
+            if (b.right > r.right + 1 && b.width > 0) bad.push(el.className.toString().slice(0, 30) + ' +' +
+                Math.round(b.right - r.right) + ' ' + (el.innerText || '').slice(0, 40)); }
+        return bad.slice(0, 6); }""")
+    assert overflow <= 1, f"explorer overflows horizontally by {overflow}px at 700 px: {wide}"
     box = explorer.bounding_box()
     assert box["x"] + box["width"] <= 700 + 1, box
+
+
+def test_dead_end_sequence_ends_in_a_run_or_a_reason(page):
+    """Small alpha, many clients: the explorer lowers the minimum client size (and says so) and
+    runs, or disables Run with the reason in words; never silence."""
+    pg = page
+    set_slider(pg, "alpha", 0.0316)
+    set_slider(pg, "clients", 26)
+    pg.wait_for_function("""() => { const r = document.querySelector('.dssl-explorer .dssl-readout');
+        return r && r.innerText.includes('26 clients') || document.querySelector('.dssl-explorer .dssl-error'); }""",
+                         timeout=60_000)
+    run = pg.locator(".dssl-explorer button.dssl-run")
+    notice = pg.locator(".dssl-explorer .dssl-notice")
+    error = pg.locator(".dssl-explorer .dssl-error")
+    if run.is_disabled():
+        assert error.count() and "clients" in error.first.inner_text()
+        return
+    assert notice.count() and "lowered" in notice.first.inner_text()
+    before = text(pg, ".dssl-status")
+    run.click()
+    pg.wait_for_function("""t0 => { const e = document.querySelector('.dssl-explorer .dssl-status');
+        return e && e.innerText !== t0 && e.innerText.includes('finished'); }""", arg=before, timeout=180_000)
+    assert "26 clients" in text(pg, ".dssl-readout")
+
+
+@pytest.fixture(scope="module")
+def voila_page(tmp_path_factory, pw):
+    """The explorer as a standalone Voila page (with the repo's voila.json), in Chromium; yields
+    the page and the browser console messages."""
+    if importlib.util.find_spec("voila") is None:
+        pytest.skip("voila is not installed")
+
+    tmp = tmp_path_factory.mktemp("voila")
+    shutil.copy(ROOT / "notebooks" / "00_explorer.ipynb", tmp)
+    shutil.copy(ROOT / "voila.json", tmp)
+    port = free_port()
+    env = {**os.environ, "DSSL_EXPLORER_PRESET": "tiny", "OMP_NUM_THREADS": "1",
+           "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")}
+    log = open(tmp / "voila.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "voila", "00_explorer.ipynb", "--no-browser",
+                             f"--port={port}", "--Voila.ip=127.0.0.1"], cwd=tmp, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1900})
+        console = []
+        pg.on("console", lambda m: console.append((m.type, m.text)))
+        end = time.monotonic() + 60
+        while True:
+            try:
+                pg.goto(f"http://127.0.0.1:{port}/", timeout=180_000)
+                break
+            except Exception:
+                assert proc.poll() is None, (tmp / "voila.log").read_text()[-2000:]
+                assert time.monotonic() < end, "Voila did not start"
+                time.sleep(1)
+        pg.locator(".dssl-explorer .dssl-readout").wait_for(timeout=180_000)
+        yield pg, console
+        browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_explorer_runs_in_voila(voila_page, tmp_path):
+    """The standalone page: one title, Run gives a point. (Voila 0.5's own bundled widget manager
+    was built against a newer JupyterLab than its page ships, so the console shows its version
+    warnings; docs/widgets.md lists them. The explorer itself loads nothing from the network.)"""
+    pg, console = voila_page
+    assert pg.locator("h1").count() <= 1, "the title appears twice"
+    pg.locator(".dssl-explorer button.dssl-run").click()
+    pg.wait_for_function("""() => { const e = document.querySelector('.dssl-explorer .dssl-status');
+        return e && e.innerText.includes('setting(s) finished'); }""", timeout=180_000)
+    time.sleep(1.5)
+    shot = tmp_path / "explorer-voila.png"
+    pg.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("DSSL_UPDATE_SCREENSHOT"):
+        shutil.copy(shot, ROOT / "docs" / "explorer-voila.png")
+    assert "+-" in pg.locator(".dssl-explorer .dssl-status").first.inner_text()
+    icons = pg.locator(".dssl-explorer [class*='fa-']:visible")  # a shown glyph would need the CDN font
+    assert icons.count() == 0, [icons.nth(i).evaluate("e => e.outerHTML.slice(0, 120)") for i in range(min(3, icons.count()))]

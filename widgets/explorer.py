@@ -47,7 +47,8 @@ def _row(control: W.Widget, help_text: str, error: W.HTML) -> W.VBox:
     """A control, its one-line explanation beside it, and its inline error underneath."""
     tip = W.HTML(f"<span style='color:#555;font-size:90%'>{html.escape(help_text)}</span>",
                  layout=W.Layout(flex="1 1 220px", min_width="0"))
-    control.layout.flex = "0 0 auto"
+    control.layout.flex = "0 1 auto"  # may shrink (a box of several controls wraps) on a narrow page
+    control.layout.min_width = "0"
     return W.VBox([W.HBox([control, tip], layout=W.Layout(flex_flow="row wrap", align_items="center")),
                    error])
 
@@ -100,18 +101,18 @@ class Explorer(W.VBox):
                                    layout=W.Layout(width="auto"))
         self.x_axis = W.ToggleButtons(options=["alpha", "degree"], value="alpha",
                                       description="x axis", style={"button_width": "70px"})
-        self.yaml = W.Textarea(layout=W.Layout(width="100%", height="0px", display="none"))
+        self.yaml = W.Textarea(layout=W.Layout(width="99%", height="0px", display="none"))
         self.status = W.HTML("idle · no runs yet")
         self.progress = W.FloatProgress(value=0, min=0, max=1, description="", bar_style="info",
                                         layout=W.Layout(width="320px", visibility="hidden"))
         self.progress.add_class("dssl-progress")
-        self.progress_text = W.HTML()
+        self.progress_text = W.HTML(layout=W.Layout(flex="1 1 220px", min_width="0"))
         self.notice = W.HTML()
         self.comparison = W.HTML()
-        self.objective_help = W.HTML()
+        self.objective_help = W.HTML(layout=W.Layout(flex="1 1 220px", min_width="0"))
         self.readout = W.HTML()  # the cheap views' numbers, as text (screen readers, tests)
-        self.table = W.HTML()
-        self.prediction = W.Textarea(placeholder="your prediction", layout=W.Layout(width="100%", height="48px"))
+        self.table = W.HTML(layout=W.Layout(max_width="98%", overflow="auto"))
+        self.prediction = W.Textarea(placeholder="your prediction", layout=W.Layout(width="99%", height="48px"))
         self.predict_box = W.VBox([W.HTML(PREDICT), self.prediction])
 
         self.views = {"labels": LabelView(backend=backend), "samples": SamplesView(backend=backend),
@@ -329,8 +330,9 @@ class Explorer(W.VBox):
             f"<tr><td>{i + 1}</td><td>{html.escape(describe(r.config))}</td><td>{len(r.runs)}</td>"
             f"<td>{r.accuracy:.3f}</td><td>{r.iid_accuracy:.3f}</td><td><b>{r.robustness:.3f}</b>{sd(r)}</td></tr>"
             for i, r in enumerate(self.results[-10:]))
-        return ("<table style='font-size:90%'><tr><th>#</th><th>setting</th><th>seeds</th><th>accuracy</th>"
-                f"<th>IID accuracy</th><th>robustness</th></tr>{rows}</table>")
+        return ("<div style='overflow-x:auto;max-width:100%'><table style='font-size:90%'><tr><th>#</th>"
+                "<th>setting</th><th>seeds</th><th>accuracy</th><th>IID accuracy</th><th>robustness</th></tr>"
+                f"{rows}</table></div>")
 
     def _show_yaml(self) -> None:
         self.yaml.value = self.model.config_yaml()

@@ -23,7 +23,7 @@ class FeaturePanel(W.VBox):
         self.button = W.Button(
             description="Local vs global feature spaces (UMAP)" if FEATURES_AVAILABLE
             else "Feature spaces (needs dssl_lite.features)",
-            disabled=not FEATURES_AVAILABLE, icon="eye", layout=W.Layout(width="auto"))
+            disabled=not FEATURES_AVAILABLE, layout=W.Layout(width="auto"))
         self.table = W.HTML()
         self.image = W.Image(format="png", layout=W.Layout(max_width="100%", display="none"))
         self.button.on_click(lambda b: self.compute())

@@ -38,7 +38,7 @@ def has_ipympl() -> bool:
 class Panel:
     """One figure plus the widget that shows it; `draw()` pushes the current artists out."""
 
-    def __init__(self, figsize=(4.2, 3.0), backend: str = "auto"):
+    def __init__(self, figsize=(4.0, 3.0), backend: str = "auto"):
         self.backend = ("ipympl" if has_ipympl() else "image") if backend == "auto" else backend
         # fixed margins, not constrained layout: 3-5x cheaper per draw and nothing shifts as data change
         self.fig = Figure(figsize=figsize, dpi=80)
@@ -129,7 +129,7 @@ class GraphView(Panel):
         self.ax.add_collection(self.edges)
         self.nodes = self.ax.scatter([], [], s=[], zorder=2, edgecolors="k", linewidths=0.5)
         self.server = self.ax.scatter([0], [0], s=160, marker="s", c="k", zorder=3)
-        self.ax.text(0.0, -1.22, "colour = client's main class · size = its data · square = server",
+        self.ax.text(0.0, -1.2, "colour = a client's main class\nsize = its data · square = the server",
                      ha="center", va="top", fontsize=7, color="0.3")
 
     @staticmethod
@@ -166,7 +166,7 @@ class LossView(Panel):
     and a pinned earlier run (grey ghost)."""
 
     def __init__(self, **kw):
-        super().__init__(figsize=(4.2, 3.0), **kw)
+        super().__init__(figsize=(4.0, 3.0), **kw)
         self.ax = self.fig.add_subplot()
         self.ax.set_xlabel("round")
         self.ax.set_ylabel("loss / loss in round 1")
@@ -244,7 +244,7 @@ class RobustnessView(Panel):
     (triangle). The grey line at 1 means nothing was lost to non-IID data."""
 
     def __init__(self, **kw):
-        super().__init__(figsize=(4.2, 3.0), **kw)
+        super().__init__(figsize=(4.0, 3.0), **kw)
         self.ax = self.fig.add_subplot()
         self.ax.set_ylabel("robustness = acc / acc(IID)")
         self.ax.axhline(1.0, color="0.8", lw=1, zorder=0)
@@ -257,7 +257,8 @@ class RobustnessView(Panel):
         self.atlas_band = None
         (self.marker,) = self.ax.plot([], [], marker="*", ms=14, color="gold", mec="k", lw=0, zorder=4,
                                       label="this setting (atlas)")
-        self.atlas_note = self.ax.text(0.02, 0.03, "", transform=self.ax.transAxes, fontsize=8, color="0.3")
+        self.atlas_note = self.ax.text(0.02, 0.97, "", transform=self.ax.transAxes, fontsize=7, color="0.3",
+                                       va="top")
         self.results: list = []
         self.x = "alpha"
         self._axes_for("alpha")
