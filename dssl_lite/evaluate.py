@@ -38,10 +38,12 @@ def knn_accuracy(train_f, train_y, test_f, test_y, num_classes: int, k: int = 20
     return correct / test_f.shape[1]
 
 
-def linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes: int, steps: int = 300,
+def linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes: int, steps: int = 1000,
                           lr: float = 0.05, weight_decay: float = 1e-4) -> torch.Tensor:
     """Multinomial logistic regression on standardised frozen features, full-batch Adam, for M
-    models at once (deterministic: zero init, no sampling). -> accuracy per model (M,)."""
+    models at once (deterministic: zero init, no sampling). -> accuracy per model (M,).
+    1,000 steps reach scikit-learn's optimum of the same objective to within 0.01 in test accuracy
+    on random-encoder features (300 fell 0.045 short; tests/test_linear_probe.py)."""
     mean, std = train_f.mean(1, keepdim=True), train_f.std(1, keepdim=True).clamp_min(1e-6)
     xtr, xte = (train_f - mean) / std, (test_f - mean) / std
     m, _, d = xtr.shape
@@ -72,14 +74,15 @@ def probe(kind: str, train_f, train_y, test_f, test_y, num_classes: int, knn_k: 
 def evaluate(sim) -> list[dict]:
     """Probe accuracies of a trained `Simulator`, one dict per stacked run. Headline `accuracy`:
     FL -> the global model; DecL -> mean over the run's local models (what clients hold), with the
-    consensus model beside it. Both probes are reported for the global/consensus model."""
+    consensus model beside it. The global/consensus model gets the kNN probe always (cheap) and the
+    linear probe when it is the headline probe (`global_knn`, `global_linear`)."""
     cfg, d, R, K = sim.cfg, sim.data, len(sim.runs), sim.cfg.clients
     enc = sim.model.encoder
     feats = lambda params: (encode(enc, params, d.train_x), encode(enc, params, d.test_x))
     glob = [sim.encoder_params(sim.global_params(r)) for r in range(R)]
     gtr, gte = feats({n: torch.stack([g[n] for g in glob]) for n in glob[0]})
     acc = {kind: probe(kind, gtr, d.train_y, gte, d.test_y, d.num_classes, cfg.knn_k).tolist()
-           for kind in ("knn", "linear")}
+           for kind in dict.fromkeys(("knn", cfg.probe))}
     out = [{f"global_{kind}": acc[kind][r] for kind in acc} for r in range(R)]
     if sim.federated:
         for o in out:
