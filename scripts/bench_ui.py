@@ -1,4 +1,5 @@
-"""Explorer latency: slider release -> cheap views, Run -> first loss point, `live` run complete.
+"""Explorer latency: slider release -> cheap views and the atlas curve, Run -> first loss point,
+a `live` Run (three seeds) complete.
 
 Not a test (timings depend on the machine); run it and compare with the goals in docs/widgets.md:
 
@@ -20,21 +21,36 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from dssl_widgets import build_explorer, setting  # noqa: E402
 
-GOALS = {"slider_to_views_ms": 200, "run_to_first_loss_s": 2.0, "live_complete_s": 10.0}
+GOALS = {"slider_to_views_ms": 200, "atlas_redraw_ms": 200, "run_to_first_loss_s": 2.0}
+ATLAS_ALPHAS = [0.01, 0.03, 0.1, 0.3, 1.0]  # the live atlas's alphas: the star lands on measured points
 
 
-def slider_latency(ex, repeats: int) -> list[float]:
-    """ms from setting alpha (what a slider release does) until both cheap views have redrawn."""
+def slider_latency(ex, values) -> list[float]:
+    """ms from setting alpha (what a slider release does) until every cheap view and the atlas
+    curve with its star have redrawn."""
     for view in ex.views.values():
         view.min_interval = 0.0  # render every update: measure the full cost
-    values = [0.01, 0.05, 0.3, 2.0, 30.0]
     out = []
-    for i in range(repeats):
-        before = ex.views["labels"].draws, ex.views["graph"].draws
+    for v in values:
+        names = ("labels", "graph", "samples", "robustness")
+        before = [ex.views[n].draws for n in names]
         t0 = time.perf_counter()
-        ex.controls["alpha"].value = values[i % len(values)]
+        ex.controls["alpha"].value = v
         out.append((time.perf_counter() - t0) * 1e3)
-        assert (ex.views["labels"].draws, ex.views["graph"].draws) > before
+        assert all(ex.views[n].draws > b for n, b in zip(names, before))
+    return out
+
+
+def atlas_latency(ex, repeats: int) -> list[float]:
+    """ms to look up the atlas curve through the current setting and redraw the chart with it."""
+    from dssl_widgets.model import atlas_curves
+
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ex.model.setting.atlas = atlas_curves(ex.model.config, ex.model.preset_name)
+        ex.views["robustness"].show_atlas(ex.model.setting, "alpha")
+        out.append((time.perf_counter() - t0) * 1e3)
     return out
 
 
@@ -61,24 +77,31 @@ def main() -> None:
     t0 = time.perf_counter()
     ex = build_explorer(args.preset, backend="image")
     build_s = time.perf_counter() - t0
-    slider = slider_latency(ex, args.repeats)
+    cold = slider_latency(ex, ATLAS_ALPHAS)   # first visit: partitions drawn (at small alpha, re-drawn)
+    slider = slider_latency(ex, ATLAS_ALPHAS * max(1, args.repeats // len(ATLAS_ALPHAS)))  # cached
+    atlas_ms = atlas_latency(ex, args.repeats)
+    marker = ex.views["robustness"].marker.get_xdata()
     compute = []
     for a in (0.01, 0.05, 0.3, 2.0, 30.0) * 2:  # partition + graph alone, without drawing
         t = time.perf_counter()
         setting(ex.model.config.replace(alpha=a))
         compute.append((time.perf_counter() - t) * 1e3)
     ex.controls["alpha"].value = 0.1
-    cold = run_latency(ex)          # trains the non-IID run and its IID baseline
+    first = run_latency(ex)         # trains every seed's non-IID run and IID baseline
     ex.controls["alpha"].value = 0.03
-    warm = run_latency(ex)          # IID baseline now cached: one training
+    warm = run_latency(ex)          # IID baselines now cached: one training per seed
     report = {
         "preset": args.preset, "cpu_count": os.cpu_count(), "torch_threads": __import__("torch").get_num_threads(),
         "load_average": os.getloadavg(), "build_explorer_s": build_s,
+        "slider_to_views_ms (first visit)": {"median": statistics.median(cold), "max": max(cold)},
         "slider_to_views_ms": {"median": statistics.median(slider), "max": max(slider)},
+        "atlas_redraw_ms": {"median": statistics.median(atlas_ms), "max": max(atlas_ms)},
+        "atlas star at the slider": bool(len(marker)),
         "of which partition+graph_ms": statistics.median(compute),
-        "run_to_first_loss_s": cold["first_loss_s"],
-        "complete_cold_s (with IID baseline)": cold["complete_s"],
-        "complete_warm_s (IID baseline cached)": warm["complete_s"],
+        "seeds per Run": ex.model.seeds,
+        "run_to_first_loss_s": first["first_loss_s"],
+        "complete_cold_s (with IID baselines)": first["complete_s"],
+        "complete_warm_s (IID baselines cached)": warm["complete_s"],
         "goals": GOALS,
     }
     if args.json:

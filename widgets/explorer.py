@@ -19,13 +19,14 @@ from .features_panel import FeaturePanel
 from .model import ExplorerModel, describe
 from .views import GraphView, LabelView, LossView, RobustnessView, SamplesView
 
-FIELDS = ("alpha", "topology", "degree", "objective", "clients", "rounds", "seed")
+FIELDS = ("alpha", "topology", "degree", "participation", "objective", "clients", "rounds", "seed")
 HELP = {
     "alpha": "Dirichlet label skew. Small alpha: each client sees few classes (0.01: about one); "
              "large: near IID.",
     "topology": "fl: a server averages everyone. ring/regular/erdos_renyi/complete: neighbours "
                 "gossip (DecL). none: no communication.",
     "degree": "Neighbours per client (regular, erdos_renyi). More = faster mixing.",
+    "participation": "FL: the share of clients sampled each round (the paper samples 5 of 100).",
     "clients": "Number of clients K; the data is split among them.",
     "rounds": "Communication rounds (local steps, then averaging or gossip).",
     "seed": "The first seed; Run trains this seed and the next ones (same seed, same numbers).",
@@ -73,6 +74,8 @@ class Explorer(W.VBox):
             "topology": W.Dropdown(options=list(TOPOLOGIES), value=cfg.topology, description="topology",
                                    style=style, layout=wide),
             "degree": W.IntSlider(value=cfg.degree, min=1, max=31, description="degree", **slider),
+            "participation": W.FloatSlider(value=cfg.participation, min=0.05, max=1.0, step=0.05,
+                                           description="sampled", readout_format=".2f", **slider),
             "objective": W.Dropdown(options=list(OBJECTIVES), value=cfg.objective,
                                     description="objective", style=style, layout=wide),
             "clients": W.IntSlider(value=cfg.clients, min=2, max=64, description="clients", **slider),
@@ -229,6 +232,7 @@ class Explorer(W.VBox):
             self._pull()
             c = payload.config
             self.controls["degree"].disabled = not TOPOLOGIES.get(c.topology).obj.uses_degree
+            self.controls["participation"].disabled = not c.is_federated
             self.run_button.disabled = False
             self.views["labels"].update(payload)
             self.views["samples"].update(payload, load(c.dataset, c.image_size).train_x.numpy())
