@@ -71,6 +71,15 @@ def tiny_grid(path: Path) -> Path:
     return out
 
 
+def tiny_atlas_grid(path: Path) -> Path:
+    """An atlas grid's first group cut to its first values, one seed, at the tiny preset (2 rows)."""
+    spec = yaml.safe_load(path.read_text())
+    group = {k: v[:1] for k, v in spec["groups"][0].items() if k != "alpha"}
+    out = path.with_name("tiny_" + path.name)
+    out.write_text(yaml.safe_dump({"preset": "tiny", "seeds": [0], "groups": [{**group, "alpha": [0.1, "iid"]}]}))
+    return out
+
+
 def check_install(argv: list[str]) -> None:
     """pip, venv and activation change the environment: check what they name instead."""
     if argv[0] == "pip":
@@ -112,6 +121,14 @@ def plan(argv: list[str], cwd: Path):
             return CLI + with_option(with_option(args, "--seeds", "1"), "--preset", "tiny"), cwd
         if cmd in ("report", "notebooks", "--version"):
             return CLI + args, cwd
+        if cmd == "atlas" and args[1] == "build":
+            return CLI + ["atlas", "build", str(tiny_atlas_grid(cwd / args[2])), "--out", str(cwd / "tiny_atlas.csv")], cwd
+        if cmd == "atlas" and args[1] == "verify":
+            if not (cwd / "tiny_atlas.csv").exists():
+                from dssl_lite.atlas import build
+                build(yaml.safe_load(tiny_atlas_grid(cwd / "examples" / "atlas_live.yaml").read_text()),
+                      cwd / "tiny_atlas.csv")
+            return CLI + ["atlas", "verify", "--atlas", str(cwd / "tiny_atlas.csv"), "--rows", "1"], cwd
     raise AssertionError(f"the README runs `{shlex.join(argv)}`; teach tests/test_readme.py how to run it tiny")
 
 
