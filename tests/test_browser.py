@@ -31,6 +31,16 @@ for mod in ("jupyterlab", "playwright", "ipympl"):
         pytest.skip(f"{mod} is not installed (pip install -e '.[lab,test]')", allow_module_level=True)
 
 
+def stop(proc: subprocess.Popen, log) -> None:
+    """End a server the test started: politely, then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,12 +78,7 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         yield url, token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop(proc, log)
 
 
 @pytest.fixture(scope="module")
@@ -265,12 +270,7 @@ def voila_page(tmp_path_factory, pw):
         yield pg, console
         browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop(proc, log)
 
 
 def test_explorer_runs_in_voila(voila_page, tmp_path):
