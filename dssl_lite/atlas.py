@@ -26,7 +26,7 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -187,7 +187,8 @@ def shipped(preset_name: str) -> pd.DataFrame:
     return with_keys(read(SHIPPED / f"{preset_name}.csv"))
 
 
-def _key(config: dict, drop: tuple) -> str:
+def setting_key(config: dict, drop: tuple) -> str:
+    """A config's JSON without the fields in `drop`: rows with equal keys differ only there."""
     return json.dumps({k: v for k, v in config.items() if k not in drop}, sort_keys=True)
 
 
@@ -200,7 +201,7 @@ def with_keys(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     configs = [json.loads(c) for c in table["config"]] if len(table) else []
     for x, drop in ALONG.items():
-        table[f"key_{x}"] = [_key(c, drop) for c in configs]
+        table[f"key_{x}"] = [setting_key(c, drop) for c in configs]
     table["average_degree"] = [_avg_degree(c) for c in configs]
     return table
 
@@ -212,7 +213,7 @@ def curve(table: pd.DataFrame, cfg: Config, x: str = "alpha") -> pd.DataFrame:
     empty = pd.DataFrame(columns=["x", "robustness_mean", "robustness_sd", "n"])
     if not len(table):
         return empty
-    t = table[table[f"key_{x}"] == _key(cfg.as_dict(), ALONG[x])]
+    t = table[table[f"key_{x}"] == setting_key(cfg.as_dict(), ALONG[x])]
     if x == "degree":
         t = t[t["alpha"].isna()] if cfg.alpha is None else t[np.isclose(t["alpha"], cfg.alpha)]
         t = t.assign(x=t["average_degree"], family=np.where(t["topology"] == "fl", "FL", "DecL"))

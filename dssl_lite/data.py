@@ -20,7 +20,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import ConfigError
 from .registry import DATASETS
 
 CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, when run from a source checkout

@@ -38,7 +38,7 @@ from . import topology as topo
 from .config import Config, ConfigError, stack_key
 from .objectives import create_objective
 from .partition import heterogeneity, label_histogram, partition
-from .topology import average_degree, fedavg_weights, mixing_matrix, spectral_gap
+from .topology import average_degree, mixing_matrix, spectral_gap
 
 Params = dict[str, torch.Tensor]
 AUTO_CHUNK_IMAGES = 1024  # images per vmap call when `client_chunk` is 0 (see `chunk_size`)

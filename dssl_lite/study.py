@@ -83,7 +83,7 @@ def paired_compare(runs: pd.DataFrame, column: str, a: str, b: str, over: str,
     seed gives both the same split and initial model)? The 95 % t-interval of the mean paired
     difference decides: "clear" levels are those whose interval lies above 0. The same statistics
     as `dssl-lite reproduce` (`dssl_lite.stats.paired_difference`)."""
-    levels, diffs, out = [], {}, {}
+    levels, out = [], {}
     for level, g in runs.groupby(over, sort=True):
         wide = g.pivot_table(index="seed", columns=column, values=value)
         if a in wide and b in wide:
@@ -132,11 +132,11 @@ def measure(configs: Sequence[Config], seeds: Sequence[int], source: str,
 
     name = preset_name
     table = atlas.shipped(name)
-    keys = {atlas._key(c.as_dict(), ("seed",)): i for i, c in enumerate(configs)}
+    keys = {atlas.setting_key(c.as_dict(), ("seed",)): i for i, c in enumerate(configs)}
     rows = []
     for _, r in table.iterrows():
         cfg = json.loads(r["config"])
-        i = keys.get(atlas._key(cfg, ("seed",)))
+        i = keys.get(atlas.setting_key(cfg, ("seed",)))
         if i is not None and cfg["seed"] in seeds:
             rows.append({"config_index": i, **cfg, "accuracy": r["accuracy"], "iid_accuracy": r["iid_accuracy"],
                          "robustness": r["robustness"], "floor": r["floor"], "seconds": r["seconds"],

@@ -6,7 +6,6 @@ convergence, so on real features the two must classify the test set alike.
 Tolerance: test accuracies within 0.01 (one test image in a hundred classified differently).
 """
 import numpy as np
-import pytest
 import torch
 
 from dssl_lite.evaluate import linear_probe_accuracy
