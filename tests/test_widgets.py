@@ -185,3 +185,34 @@ def test_progress_bar_moves_during_a_run():
     ex.progress.observe(lambda ch: seen.append(ch["new"]), names="value")
     assert ex.run() and ex.wait(120)
     assert any(0 < v < 1 for v in seen) and ex.progress.value == 1
+
+
+def test_moving_alpha_from_iid_to_001_moves_cl_robustness_beyond_its_spread_in_the_atlas():
+    """Quick version of the check below, on the shipped atlas: with objective cl at the live
+    preset, the robustness the explorer reads out at alpha 0.01 differs from IID's by more than the
+    seeds' spread (no training: the atlas answers as the slider moves)."""
+    ex = build_explorer("live", backend="image", objective="cl")
+    ex.iid.value = True
+    at_iid = ex.views["robustness"].marker.get_ydata()[0]
+    ex.iid.value = False
+    ex.controls["alpha"].value = 0.01
+    at_001 = ex.views["robustness"].marker.get_ydata()[0]
+    curve = ex.model.setting.atlas["alpha"]
+    sd = float(curve[np.isclose(curve["x"].astype(float), 0.01)]["robustness_sd"].iloc[0])
+    assert at_iid == pytest.approx(1.0) and at_iid - at_001 > sd > 0
+    assert "atlas here" in ex.views["robustness"].atlas_note.get_text()
+
+
+@pytest.mark.slow
+def test_moving_alpha_from_iid_to_001_moves_cl_robustness_beyond_its_spread_live():
+    """Trained live, three seeds, at the live preset: IID, then alpha 0.01; the readout moves by
+    more than the seed spread."""
+    ex = build_explorer("live", backend="image", objective="cl", seeds=3)
+    ex.iid.value = True
+    assert ex.run() and ex.wait(600)
+    ex.iid.value = False
+    ex.controls["alpha"].value = 0.01
+    assert ex.run() and ex.wait(600)
+    iid, skewed = ex.results[-2], ex.results[-1]
+    assert iid.robustness - skewed.robustness > max(skewed.robustness_sd, iid.robustness_sd)
+    assert f"{skewed.robustness:.3f}" in ex.status.value
