@@ -5,7 +5,7 @@ registration, and every list of names follows.
 
     >>> from dssl_lite.registry import OBJECTIVES
     >>> OBJECTIVES.names()
-    ('mim', 'mar', 'mar-ref', 'cl', 'simclr', 'byol', 'byol-local')
+    ('mim', 'mar', 'mar-shared', 'mar-ref', 'cl', 'simclr', 'byol', 'byol-local')
 """
 from __future__ import annotations
 

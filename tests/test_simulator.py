@@ -295,3 +295,12 @@ def test_mar_global_latent_is_the_participants_average_of_their_epoch_latents():
         assert sim.state["has_target"][k] == 1
     counts = sim.state["count"].tolist()
     assert [counts[k] for k in chosen] == [1.0] * 3 and sum(counts) == 3
+
+
+@pytest.mark.parametrize("objective,shared", [("mar", False), ("mar-shared", True)])
+def test_mar_shared_mask_hides_the_same_patches_on_every_client(objective, shared):
+    cfg = preset("tiny", objective=objective, clients=4, alpha=None, seed=2)
+    noise = Simulator(cfg).sample_batch()["noise"]  # [K, B, L]
+    same = all(torch.equal(noise[0], noise[k]) for k in range(1, cfg.clients))
+    assert same == shared
+    assert not torch.equal(noise[0, 0], noise[0, 1])  # images within a batch still differ

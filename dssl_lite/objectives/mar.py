@@ -12,6 +12,10 @@
 - MMD^2 is the unbiased estimator with a median-bandwidth Gaussian kernel (textbook, where the
   paper's code scales it unusually). Latents are mean-pooled over the visible tokens.
 
+`mar-shared` is `mar` with the option the paper's code has of one shared mask: at each step every
+client of a run hides the same patches (image i of every client's batch the same ones), so the
+local latents and the global latent they are aligned to come from the same visible positions.
+
 `mar-ref` is an earlier variant kept for comparison: it aligns, with the fixed weight
 `mar_weight`, to the latents of the frozen encoder the client received at round start on the
 same batch and visible patches.
@@ -65,6 +69,16 @@ class MAR(MIM):
     def round_end(self, state):
         steps = state["steps"].clamp_min(1).reshape(-1, *[1] * (state["latent_sum"].dim() - 1))
         return {**state, "target": state["latent_sum"] / steps, "has_target": torch.ones_like(state["has_target"])}
+
+
+@OBJECTIVES.register("mar-shared", "MAR with one mask per step shared by every client (the same visible patches)")
+class MARSharedMask(MAR):
+    def prepare(self, x, gen):
+        """One (batch, patches) noise draw per step, repeated for every client of the run: the
+        simulator passes the run's clients' images together, `batch_size` per client."""
+        clients = x.shape[0] // self.batch_size
+        noise = torch.rand(self.batch_size, self.L, generator=gen).repeat(clients, 1)
+        return {"x": x, "noise": noise.to(x.device)}
 
 
 @OBJECTIVES.register("mar-ref", "MIM + alignment to the round-start model's latents, fixed weight (variant)")
