@@ -24,6 +24,9 @@ from .registry import DATASETS
 
 CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, when run from a source checkout
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+# torchvision fetches Fashion-MNIST over plain http; its authors' repository serves the same files
+# (the md5 sums are still checked) over https.
+FASHION_HTTPS = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"
 
 
 def data_root() -> Path:
@@ -131,8 +134,10 @@ def _torchvision_arrays(ds) -> tuple[np.ndarray, np.ndarray]:
 @DATASETS.register("fashion_mnist", "70,000 Fashion-MNIST images via torchvision (Debian's files when present)")
 def load_fashion_mnist(image_size: int, root: Path = None, download: bool = False) -> Dataset:
     """Fashion-MNIST via torchvision; Debian's `dataset-fashion-mnist` files are used when present."""
-    from torchvision.datasets import FashionMNIST
+    from torchvision import datasets
 
+    # the same class name: torchvision keeps the files under root/<class name>/raw
+    FashionMNIST = type("FashionMNIST", (datasets.FashionMNIST,), {"mirrors": [FASHION_HTTPS]})
     root = Path(root or data_root())
     raw = root / "FashionMNIST" / "raw"
     if not (raw / "train-images-idx3-ubyte").exists() and DEBIAN_FASHION.exists():

@@ -497,3 +497,22 @@ def test_close_stops_the_worker_and_frees_models():
     assert not m.simulators and not m.results and not m.listeners
     with pytest.raises(RuntimeError, match="closed"):
         m.run()
+
+
+def test_fashion_mnist_downloads_over_https_only(tmp_path, monkeypatch):
+    """No network here: record the URLs torchvision would fetch, and refuse them."""
+    import torchvision.datasets.mnist as tv_mnist
+
+    from dssl_lite import data
+
+    urls = []
+
+    def fake(url, *a, **k):
+        urls.append(url)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", fake)
+    monkeypatch.setattr(data, "DEBIAN_FASHION", tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="could not download fashion_mnist"):
+        data.load_fashion_mnist(28, root=tmp_path, download=True)
+    assert urls and all(u.startswith("https://") for u in urls), urls
