@@ -102,11 +102,6 @@ def expand(spec: dict, max_rows: int = 5000) -> list[Config]:
     return out
 
 
-def _group_key(cfg: Config) -> str:
-    """Runs that differ only in alpha share an IID baseline: they train together."""
-    return cfg.replace(alpha=None).to_json()
-
-
 def _row(preset_name: str, cfg: Config, metrics: dict, floor: float, seconds: float, device: str) -> dict:
     return {"preset": preset_name, "objective": cfg.objective, "topology": cfg.topology,
             "degree": cfg.degree, "alpha": math.nan if cfg.alpha is None else cfg.alpha,
@@ -129,8 +124,8 @@ def build(spec: dict, out, preset_name: Optional[str] = None,
     """Train every configuration of `spec` not yet in `out` (a CSV) and add its rows. Groups that
     share an IID baseline train together (`experiment.run_many`: side by side on CPU, stacked on a
     GPU); the file is rewritten after every group, so an interrupted build loses one group."""
-    from .experiment import run_many
-    from .findings import floor_accuracy
+    from .experiment import iid_key, run_many
+    from .findings import floor
     from .simulator import resolve_device
 
     cfgs = expand(spec)
@@ -140,13 +135,13 @@ def build(spec: dict, out, preset_name: Optional[str] = None,
     groups: dict[str, list[Config]] = {}
     for c in cfgs:
         if config_hash(c) not in done:
-            groups.setdefault(_group_key(c), []).append(c)
+            groups.setdefault(iid_key(c), []).append(c)  # runs sharing an IID baseline train together
     for i, members in enumerate(groups.values()):
         t0 = time.perf_counter()
         results = run_many(members)
         secs = (time.perf_counter() - t0) / len(members)
         device = resolve_device(members[0].device).type
-        rows = [_row(name, c, r.metrics, floor_accuracy(c)[f"global_{c.probe}"], secs, device)
+        rows = [_row(name, c, r.metrics, floor(c), secs, device)
                 for c, r in zip(members, results)]
         table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True) if len(table) else pd.DataFrame(rows)
         atomic_write(out, table[COLUMNS].to_csv(index=False))

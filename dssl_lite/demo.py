@@ -11,7 +11,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from .config import Config
-from .evaluate import random_encoder_accuracy
+from .findings import floor as random_encoder_floor
 from .experiment import run_seeds
 from .stats import describe_difference, paired_difference
 
@@ -26,8 +26,7 @@ def demo(base: Config, objectives: Sequence[str], seeds: int = 1,
             bar.update(seeds)
     if bar:
         bar.close()
-    floor = float(np.mean([random_encoder_accuracy(base.replace(seed=s))[f"global_{base.probe}"]
-                           for s in range(base.seed, base.seed + seeds)]))
+    floor = random_encoder_floor(base, range(base.seed, base.seed + seeds))
     alpha = "IID" if base.alpha is None else f"alpha={base.alpha:g}"
     pm = lambda v: f"{np.mean(v):.3f}" + (f" +- {np.std(v, ddof=1):.3f}" if len(v) > 1 else "")
     lines = [f"dssl-lite demo: {base.dataset}, {base.clients} clients, {base.topology}, {alpha}, "

@@ -2,8 +2,8 @@
 
 `robustness = accuracy(alpha) / accuracy(IID)` with everything else equal (same seed, model and
 rounds). A config's IID baseline is the same config with `alpha=None`; it is trained in the same
-vmapped steps as the non-IID run on a GPU (one stacked call, not two runs), one after the other on
-CPU, and cached per config in this process, so moving alpha does not recompute it.
+vmapped steps as the non-IID run on a GPU (one stacked call, not two runs), beside it in another
+thread on CPU, and cached per config in this process, so moving alpha does not recompute it.
 """
 from __future__ import annotations
 
@@ -144,10 +144,9 @@ def train_groups(groups, stop=None, on_round=None, dataset=None) -> list:
 
     with ThreadPoolExecutor(max(1, min(len(groups), os.cpu_count() or 1))) as pool:
         futures = [pool.submit(one_thread, g) for g in groups]
-        errors = [f.exception() for f in futures]
-    real = [e for e in errors if e is not None and not isinstance(e, Stopped)]
-    if real or any(errors):
-        raise (real or [e for e in errors if e is not None])[0]
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
+    if errors:  # the first real failure, else the stop
+        raise next((e for e in errors if not isinstance(e, Stopped)), errors[0])
     return [f.result() for f in futures]
 
 

@@ -122,6 +122,12 @@ def floor_accuracy(cfg: Config) -> dict:
     return _FLOORS[key]
 
 
+def floor(cfg: Config, seeds: Optional[Sequence[int]] = None) -> float:
+    """The random-encoder floor under the config's own probe, mean over `seeds` (default: its seed)."""
+    seeds = [cfg.seed] if seeds is None else seeds
+    return float(np.mean([floor_accuracy(cfg.replace(seed=int(s)))[f"global_{cfg.probe}"] for s in seeds]))
+
+
 def run_finding(finding: int, base: Config, seeds: Sequence[int], alphas=None, degrees=None,
                 on_run: Optional[Callable[[dict], None]] = None) -> pd.DataFrame:
     """Every arm of a finding for every seed -> one row per (arm, seed), with the floor."""
@@ -132,7 +138,7 @@ def run_finding(finding: int, base: Config, seeds: Sequence[int], alphas=None, d
             t0 = time.perf_counter()
             row = dict(finding=finding, dataset=cfg.dataset, arm=label, objective=cfg.objective,
                        alpha=cfg.alpha, topology=cfg.topology, degree=cfg.degree, seed=seed,
-                       floor=floor_accuracy(cfg)[f"global_{cfg.probe}"], **run_one(cfg, drift=finding in (1, 4)))
+                       floor=floor(cfg), **run_one(cfg, drift=finding in (1, 4)))
             row["wall"] = time.perf_counter() - t0
             rows.append(row)
             if on_run:

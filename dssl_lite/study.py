@@ -168,9 +168,9 @@ def floor_note(cfg: Config, seeds: Sequence[int], table: pd.DataFrame) -> tuple[
     """The random-encoder floor (untrained encoder, same probe and data, mean over `seeds`) and one
     sentence comparing the lowest mean accuracy in `table` with it. A robustness ratio of two
     accuracies at the floor measures nothing the objective learned, so the text says so."""
-    from .findings import floor_accuracy  # memoised per seed
+    from .findings import floor as floor_of  # memoised per seed
 
-    floor = float(np.mean([floor_accuracy(cfg.replace(seed=s))[f"global_{cfg.probe}"] for s in seeds]))
+    floor = floor_of(cfg, seeds)
     low = float(table["accuracy_mean"].min())
     text = (f" The untrained encoder's {cfg.probe} accuracy (the floor) is {floor:.3f}; the lowest "
             f"mean accuracy here is {low:.3f}")
