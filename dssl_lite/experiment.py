@@ -42,8 +42,8 @@ def train_stack(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
     except Diverged as e:
         e.history, e.phase = histories[0], phases[0]
         raise
-    if sim.round < sim.cfg.rounds:
-        raise Stopped(f"stopped at round {sim.round} of {sim.cfg.rounds}")
+    if sim.stopped or sim.round < sim.cfg.rounds:
+        raise Stopped(f"stopped after round {sim.round} of {sim.cfg.rounds}")
     metrics = [{**m, **sim.summary(r)} for r, m in enumerate(evaluate(sim))]
     return metrics, histories, sim
 

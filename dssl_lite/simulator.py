@@ -148,6 +148,7 @@ class Simulator:
         self._work: Params = self.params
         self._work_state: Params = {}
         self._in_round = False
+        self.stopped = False  # set when `rounds` returned early because `stop` was set
         self._grad = grad_and_value(self._client_loss, has_aux=True)
 
     # ----- one client, pure: the function both paths call -----
@@ -319,18 +320,27 @@ class Simulator:
     def rounds(self, stop: Optional[threading.Event] = None) -> Iterator[list[dict]]:
         """Train round by round; after each aggregation yield one record per run:
         `{"round", "loss", "client_loss", "consensus_distance", "seconds"}` (`client_loss` holds
-        None for clients not sampled this round). Returns early (no yield) if `stop` is set."""
+        None for clients not sampled this round).
+
+        The stop contract: `stop` is checked before every local step and once more before a
+        round is aggregated. Once it is set, this loop finishes at most the local step it is in,
+        drops the round in progress (never aggregated, never yielded), sets `self.stopped` and
+        returns. So no round whose last local step ended after the event is ever reported."""
         t0 = time.perf_counter()
         R, K = len(self.runs), self.cfg.clients
+        halted = lambda: stop is not None and stop.is_set()
         while self.round < self.cfg.rounds:
             if not self._in_round:
                 self.begin_round()
             losses = []
             for _ in range(self.cfg.local_steps):
-                if stop is not None and stop.is_set():
-                    self._end_work()  # the round's partial local work is not averaged
-                    return
+                if halted():
+                    break
                 losses.append(self.local_step())
+            if len(losses) < self.cfg.local_steps or halted():
+                self._end_work()  # the round's partial local work is not averaged
+                self.stopped = True
+                return
             act = torch.arange(self.N) if self.active is None else self.active
             self.aggregate()
             self.round += 1

@@ -116,21 +116,19 @@ def text(pg, css: str) -> str:
     return pg.locator(f".dssl-explorer {css}").first.inner_text()
 
 
+WATCH_PROGRESS = """() => { const bar = document.querySelector('.dssl-explorer .dssl-progress .progress-bar');
+    window.dsslWidths = [];
+    const note = () => window.dsslWidths.push(parseFloat(bar.style.width || '0'));
+    new MutationObserver(note).observe(bar, {attributes: true, attributeFilter: ['style']}); }"""
+
+
 def progress_widths(pg, done_js: str, timeout: float = 120.0) -> list:
-    """Poll the progress bar's fill (percent) until `done_js` is true; -> the widths seen."""
-    seen, end = [], time.monotonic() + timeout
-    bar = ".dssl-explorer .dssl-progress .progress-bar"
-    while time.monotonic() < end:
-        w = pg.evaluate(f"""() => {{ const b = document.querySelector('{bar}');
-            return b ? parseFloat(b.style.width || '0') : null; }}""")
-        if w is not None and (not seen or seen[-1] != w):
-            seen.append(w)
-        if pg.evaluate(done_js):
-            time.sleep(0.3)
-            seen.append(pg.evaluate(f"() => parseFloat(document.querySelector('{bar}').style.width)"))
-            return seen
-        time.sleep(0.1)
-    raise AssertionError(f"run did not finish in {timeout} s; progress seen {seen}")
+    """Every width (percent) the progress bar took since `WATCH_PROGRESS` ran (a MutationObserver
+    sees each change, however fast the run), once `done_js` is true and the bar is full."""
+    pg.wait_for_function(done_js, timeout=timeout * 1000)
+    pg.wait_for_function("() => window.dsslWidths.length && window.dsslWidths[window.dsslWidths.length - 1] == 100",
+                         timeout=30_000)
+    return pg.evaluate("() => window.dsslWidths")
 
 
 def set_slider(pg, name: str, value) -> None:
@@ -163,6 +161,7 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
     before = [canvases.nth(i).screenshot() for i in (3, 4)]  # loss, robustness
 
     t0 = time.monotonic()
+    pg.evaluate(WATCH_PROGRESS)
     explorer.locator("button.dssl-run").click()
     widths = progress_widths(pg, "() => { const e = document.querySelector('.dssl-explorer .dssl-status'); "
                                  "return e && e.innerText.includes('1 setting(s) finished'); }")
@@ -170,10 +169,11 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
     assert any(0 < w < 100 for w in widths) and widths[-1] == 100, widths  # the bar moved, then filled
     status = text(pg, ".dssl-status")
     assert "robustness" in status and "+-" in status  # a point over seeds, with its spread
-    time.sleep(1.5)  # let ipympl fetch the last frames
-    after = [canvases.nth(i).screenshot() for i in (3, 4)]
-    assert after[0] != before[0], "loss curves did not change in the page"
-    assert after[1] != before[1], "robustness chart did not change in the page"
+    for i, what in ((3, "loss curves"), (4, "robustness chart")):  # ipympl fetches frames lazily
+        end = time.monotonic() + 60
+        while canvases.nth(i).screenshot() == before[i - 3]:
+            assert time.monotonic() < end, f"{what} did not change in the page"
+            time.sleep(0.25)
 
     shot = tmp_path / "explorer.png"
     pg.set_viewport_size({"width": 1400, "height": 1900})  # the whole explorer in one picture

@@ -222,19 +222,56 @@ def test_training_lowers_mim_loss():
     assert hist[-1]["loss"] < hist[0]["loss"]
 
 
-def test_stop_event_stops_within_a_round():
-    stop = threading.Event()
-    cfg = preset("tiny", rounds=50)
-    seen = []
+class HoldingStop:
+    """A stop event for `run` that pauses the IID baseline's thread right after it passed the
+    check before its round-2 local step, until the test has set the event: so the event is set
+    while that step runs, every time, whatever the machine's speed."""
+
+    def __init__(self):
+        self.event, self.paused, self.release = threading.Event(), threading.Event(), threading.Event()
+        self.iid_thread, self.checks = None, 0
+
+    def set(self):
+        self.event.set()
+
+    def is_set(self):
+        if threading.get_ident() == self.iid_thread and not self.paused.is_set():
+            self.checks += 1
+            if self.checks == 1:  # the check before round 2's (only) local step
+                self.paused.set()
+                assert self.release.wait(60)
+                return False
+        return self.event.is_set()
+
+
+def test_stop_contract_no_round_is_reported_after_the_event():
+    """After `stop` is set a training thread finishes at most the local step it is in and
+    reports no round whose last step ended after the event (the old engine reported the IID
+    baseline's round 2 here: it checked only before local steps, not before aggregating)."""
+    stop, seen = HoldingStop(), {"non_iid": [], "iid": []}
+    cfg = preset("tiny", rounds=5, local_steps=1)
 
     def on_round(phase, rec):
-        seen.append(rec["round"])
-        if rec["round"] == 2 and phase == "non_iid":
-            stop.set()
+        seen[phase].append((rec["round"], stop.event.is_set()))
+        if phase == "iid" and rec["round"] == 1:
+            stop.iid_thread = threading.get_ident()
+        if phase == "non_iid" and rec["round"] == 1:
+            holding.set()
+            assert stop.event.wait(60)  # hold the non-IID thread until the event is set
 
-    with pytest.raises(Stopped):
-        run(cfg, stop=stop, on_round=on_round)
-    assert max(seen) == 2
+    holding = threading.Event()
+
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.update(error=pytest.raises(Stopped, run, cfg, stop=stop,
+                                                                                on_round=on_round)))
+    runner.start()
+    assert stop.paused.wait(60), "the IID thread never reached round 2"
+    assert holding.wait(60), "the non-IID thread never reported round 1"
+    stop.set()
+    stop.release.set()
+    runner.join(120)
+    assert not runner.is_alive() and "error" in outcome
+    assert seen == {"non_iid": [(1, False)], "iid": [(1, False)]}, seen
 
 
 def test_run_result_contract(tiny):

@@ -1,4 +1,5 @@
 """The explorer without a browser: controls -> model -> chart data, with the real engine (`tiny`)."""
+import threading
 import time
 
 import numpy as np
@@ -10,12 +11,25 @@ from dssl_lite.config import from_dict  # noqa: E402
 from dssl_widgets import build_explorer  # noqa: E402
 
 
-def until(cond, timeout=30.0):
-    """Poll `cond` until true; fail the test after `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "condition not reached in time"
-        time.sleep(0.01)
+class HoldAtFirstRound:
+    """A listener that holds the training thread in its first "round" event until released, so a
+    test acts during a run however fast or slow the machine is."""
+
+    def __init__(self, model):
+        self.reached, self.release = threading.Event(), threading.Event()
+        model.listeners.insert(0, self)
+
+    def __call__(self, event, payload):
+        if event == "round" and not self.reached.is_set():
+            self.reached.set()
+            assert self.release.wait(60)
+
+    def __enter__(self):
+        assert self.reached.wait(60), "the run never reported a round"
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
 
 
 def test_controls_update_cheap_views_without_training():
@@ -55,9 +69,10 @@ def test_run_adds_a_result_with_robustness():
 
 def test_moving_alpha_during_a_run_cancels_it_within_one_round():
     ex = build_explorer("tiny", backend="image", seeds=1, rounds=8)
+    hold = HoldAtFirstRound(ex.model)
     ex.run()
-    until(lambda: ex.model.live["non_iid"] or ex.model.live["iid"])
-    ex.controls["alpha"].value = 0.05       # cancels the run and queues the new config
+    with hold:
+        ex.controls["alpha"].value = 0.05   # cancels the run and queues the new config
     assert ex.wait(120)
     first, *rest = ex.model.attempts
     assert first.status == "stopped" and first.config.alpha == pytest.approx(0.1)
@@ -101,10 +116,11 @@ def test_nan_loss_error_is_inline(monkeypatch):
 
 def test_stop_leaves_the_explorer_usable():
     ex = build_explorer("tiny", backend="image", seeds=1, rounds=40)
+    hold = HoldAtFirstRound(ex.model)
     ex.run()
-    until(lambda: ex.model.live["non_iid"] or ex.model.live["iid"])
-    ex.stop()
-    assert ex.wait(20)
+    with hold:
+        ex.stop()
+    assert ex.wait(60)
     assert ex.model.attempts[-1].status == "stopped" and ex.results == []
     assert "stopped" in ex.status.value
     ex.controls["rounds"].value = 2         # not running any more: only the draft changes

@@ -13,6 +13,7 @@ import functools
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -25,6 +26,8 @@ from dssl_lite.partition import heterogeneity, label_histogram, largest_min_size
 from dssl_lite.simulator import Stopped
 from dssl_lite.stats import describe_difference, paired_difference
 from dssl_lite.topology import average_degree, mixing_matrix, spectral_gap
+
+from .worker import Worker
 
 Listener = Callable[[str, Any], None]
 log = logging.getLogger(__name__)
@@ -180,13 +183,13 @@ class ExplorerModel:
         self.notice: str = ""               # what the model adapted to keep the draft valid
         self.wanted_min_size = cfg.min_client_size  # the preset's minimum, restored when possible
         self.listeners: list[Listener] = []
-        self._cv = threading.Condition()
-        self._job: Optional[tuple[str, Any]] = None   # ("train", Config) | ("call", fn)
-        self._busy = False
-        self._stop = threading.Event()
+        self._pending: Optional[Config] = None      # a Run queued on the worker, not started yet
         self._current: Optional[Attempt] = None
-        self._worker: Optional[threading.Thread] = None
-        self._closed = False
+        # The worker thread holds no reference to this model between jobs: a model dropped
+        # without close() is collected, and the finalizer ends its thread.
+        self._worker = Worker()
+        self._worker.on_idle = weakref.WeakMethod(self._idle)
+        weakref.finalize(self, self._worker.close, 0.0)
 
     # ----- events -----
     def _emit(self, event: str, payload: Any = None) -> None:
@@ -265,27 +268,16 @@ class ExplorerModel:
     # ----- the worker -----
     @property
     def running(self) -> bool:
-        with self._cv:
-            return self._busy or self._job is not None
+        return self._worker.busy
 
     def _training_wanted(self) -> bool:
         """A run is queued or going and nobody asked it to stop: a change restarts it."""
-        with self._cv:
-            queued = self._job is not None and self._job[0] == "train"
-            going = self._current is not None and self._current.stop_requested_at is None
-            return queued or going
+        going = self._current is not None and self._current.stop_requested_at is None
+        return self._pending is not None or going
 
-    def _submit(self, job: tuple[str, Any]) -> None:
-        with self._cv:
-            if self._closed:
-                raise RuntimeError("this explorer is closed; build a new one")
-            self._job = job
-            self._stop.set()            # cancel whatever runs now; the worker takes `job` next
-            self._mark_stop()
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._loop, name="dssl-explorer", daemon=True)
-                self._worker.start()
-            self._cv.notify_all()
+    def _submit(self, job) -> None:
+        self._mark_stop()  # whatever runs now is cancelled; the worker takes `job` next
+        self._worker.submit(job)
 
     def run(self) -> bool:
         """Train the current draft (cancelling a run in progress first). False if the draft is
@@ -293,75 +285,63 @@ class ExplorerModel:
         if self.error is not None:
             self._emit("error", self.error)
             return False
-        self._submit(("train", self.config))
+        cfg = self._pending = self.config
+
+        def train(stop: threading.Event) -> None:
+            self._pending = None
+            self._current = Attempt(cfg)
+            try:
+                self._train(self._current, stop)
+            except Exception as e:  # a bug in a view must not kill the worker
+                self._emit("failed", Attempt(cfg, status="error", error=f"{type(e).__name__}: {e}"))
+            finally:
+                self._current = None
+
+        self._submit(train)
         return True
 
     def call_in_worker(self, fn: Callable[[threading.Event], None]) -> None:
         """Run `fn(stop)` on the worker (e.g. the feature-space panel), one job at a time."""
-        self._submit(("call", fn))
+        def call(stop: threading.Event) -> None:
+            try:
+                fn(stop)
+            except Exception as e:
+                self._emit("failed", Attempt(self.config, status="error", error=f"{type(e).__name__}: {e}"))
+
+        self._pending = None
+        self._submit(call)
 
     def stop(self) -> None:
         """Cancel the run in progress (within one round) and anything queued."""
-        with self._cv:
-            self._job = None
-            self._stop.set()
-            self._mark_stop()
+        self._pending = None
+        self._mark_stop()
+        self._worker.stop()
 
     def _mark_stop(self) -> None:
         # record how far the cancelled run had got, so "cancels within one round" is checkable
-        if self._current is not None and self._current.stop_requested_at is None:
-            self._current.stop_requested_at = dict(self._current.rounds)
+        current = self._current
+        if current is not None and current.stop_requested_at is None:
+            current.stop_requested_at = dict(current.rounds)
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until idle (no run, nothing queued); True if idle, False on timeout."""
-        with self._cv:
-            return self._cv.wait_for(lambda: not self._busy and self._job is None, timeout)
+        return self._worker.wait(timeout)
+
+    def _idle(self) -> None:
+        self._emit("idle")
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the run in progress (within one round), end the worker thread and drop the
         trained simulators, results and listeners, so a notebook that builds many explorers
         does not keep every thread and every model alive."""
-        with self._cv:
-            self._closed = True
-            self._job = None
-            self._stop.set()
-            self._mark_stop()
-            self._cv.notify_all()
-        if self._worker is not None:
-            self._worker.join(timeout)
-            self._worker = None
+        self._pending = None
+        self._mark_stop()
+        self._worker.close(timeout)
         self.simulators.clear()
         self.results.clear()
         self.attempts.clear()
         self.live = {"non_iid": {}, "iid": {}}
         self.listeners.clear()
-
-    def _loop(self) -> None:
-        while True:
-            with self._cv:
-                self._cv.wait_for(lambda: self._job is not None or self._closed)
-                if self._closed:
-                    self._busy = False
-                    self._cv.notify_all()
-                    return
-                (kind, arg), self._job = self._job, None
-                self._stop = stop = threading.Event()
-                self._busy = True
-                if kind == "train":
-                    self._current = Attempt(arg)
-            try:
-                if kind == "train":
-                    self._train(self._current, stop)
-                else:
-                    arg(stop)
-            except Exception as e:  # a bug in a view must not kill the worker
-                self._emit("failed", Attempt(self.config, "error", error=f"{type(e).__name__}: {e}"))
-            with self._cv:
-                self._busy = self._job is not None
-                idle = not self._busy
-                self._cv.notify_all()
-            if idle:
-                self._emit("idle")
 
     def _train(self, att: Attempt, stop: threading.Event) -> None:
         cfg = att.config
@@ -401,8 +381,7 @@ class ExplorerModel:
                 self.simulators.pop(next(iter(self.simulators)))
             self._emit("finished", point)
         finally:
-            with self._cv:
-                self._current = None
+            self._current = None
 
     def comparison(self) -> str:
         """The last point in words: against the atlas's measurement of the same setting (flagged
