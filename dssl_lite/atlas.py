@@ -41,13 +41,9 @@ HERE = Path(__file__).resolve().parent
 SHIPPED = next((d for d in (HERE / "_resources" / "atlas", HERE.parent / "data" / "atlas") if d.is_dir()),
                HERE.parent / "data" / "atlas")
 COLUMNS = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed",
-           "accuracy", "iid_accuracy", "robustness", "floor", "seconds", "device", "config_hash",
+           "accuracy", "iid_accuracy", "robustness", "floor", "seconds", "device", "key",
            "version", "engine", "config"]
 GRID_KEYS = ("preset", "seeds", "groups")
-
-
-def config_hash(cfg: Config) -> str:
-    return hashlib.sha256(cfg.to_json().encode()).hexdigest()[:12]
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,7 +91,7 @@ def expand(spec: dict, max_rows: int = 5000) -> list[Config]:
         for combo in itertools.product(*g.values(), seeds):
             values = dict(zip([*g, "seed"], combo))
             cfg = from_dict({**PRESETS[name], **values})
-            key = cfg.to_json()
+            key = cfg.key()
             if key not in seen:
                 seen.add(key)
                 out.append(cfg)
@@ -108,7 +104,7 @@ def _row(preset_name: str, cfg: Config, metrics: dict, floor: float, seconds: fl
             "mar_weight": cfg.mar_weight, "participation": cfg.participation, "seed": cfg.seed,
             "accuracy": metrics["accuracy"], "iid_accuracy": metrics["iid_accuracy"],
             "robustness": metrics["robustness"], "floor": floor, "seconds": seconds, "device": device,
-            "config_hash": config_hash(cfg), "version": __version__, "engine": engine_hash(),
+            "key": cfg.key(), "version": __version__, "engine": engine_hash(),
             "config": cfg.to_json()}
 
 
@@ -116,7 +112,10 @@ def read(path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    return pd.read_csv(path)
+    table = pd.read_csv(path)
+    if "key" not in table:  # written before configs had a canonical key
+        table["key"] = [from_dict(json.loads(c)).key() for c in table["config"]]
+    return table
 
 
 def build(spec: dict, out, preset_name: Optional[str] = None,
@@ -131,10 +130,10 @@ def build(spec: dict, out, preset_name: Optional[str] = None,
     cfgs = expand(spec)
     name = preset_name or spec.get("preset", "live")
     table = read(out)
-    done = set(table["config_hash"]) if len(table) else set()
+    done = set(table["key"]) if len(table) else set()
     groups: dict[str, list[Config]] = {}
     for c in cfgs:
-        if config_hash(c) not in done:
+        if c.key() not in done:
             groups.setdefault(iid_key(c), []).append(c)  # runs sharing an IID baseline train together
     for i, members in enumerate(groups.values()):
         t0 = time.perf_counter()
@@ -168,7 +167,7 @@ def verify(path, rows: int = 3, seed: int = 0) -> dict:
         diff = max(abs(res.accuracy - r["accuracy"]), abs(res.iid_accuracy - r["iid_accuracy"]),
                    abs(res.robustness - r["robustness"]))
         worst = max(worst, diff)
-        checked.append({"row": int(i), "config_hash": r["config_hash"], "accuracy": res.accuracy,
+        checked.append({"row": int(i), "key": r["key"], "accuracy": res.accuracy,
                         "atlas_accuracy": float(r["accuracy"]), "difference": diff})
     engines = sorted(set(table["engine"].astype(str)))
     return {"rows": checked, "max_difference": worst, "atlas_engine": engines,
@@ -182,9 +181,13 @@ def shipped(preset_name: str) -> pd.DataFrame:
     return with_keys(read(SHIPPED / f"{preset_name}.csv"))
 
 
-def setting_key(config: dict, drop: tuple) -> str:
-    """A config's JSON without the fields in `drop`: rows with equal keys differ only there."""
-    return json.dumps({k: v for k, v in config.items() if k not in drop}, sort_keys=True)
+def setting_key(config, drop: tuple) -> str:
+    """A config's identity (`Config.identity`, defaults dropped, so a field added since a row was
+    measured does not un-match it) without its execution plan and the fields in `drop`: rows
+    with equal keys differ only there."""
+    cfg = config if isinstance(config, Config) else from_dict(config)
+    ident = {k: v for k, v in cfg.identity().items() if k not in drop and k != "plan"}
+    return json.dumps(ident, sort_keys=True)
 
 
 ALONG = {"alpha": ("alpha", "seed"), "degree": ("topology", "degree", "seed")}

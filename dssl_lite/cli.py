@@ -296,7 +296,7 @@ def cmd_atlas(a) -> int:
         raise ConfigError("rows", f"got {a.rows}; allowed: an integer >= 1")
     out = atlas.verify(path, a.rows, a.seed)
     for r in out["rows"]:
-        print(f"row {r['row']} ({r['config_hash']}): accuracy {r['accuracy']:.4f} vs atlas "
+        print(f"row {r['row']} ({r['key']}): accuracy {r['accuracy']:.4f} vs atlas "
               f"{r['atlas_accuracy']:.4f}, largest difference {r['difference']:.2e}")
     if out["same_engine"]:
         same = "the atlas was built by this engine"

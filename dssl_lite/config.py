@@ -7,6 +7,7 @@ the names a field may take (objectives, topologies, datasets, encoders) come fro
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from dataclasses import dataclass, fields
@@ -57,7 +58,6 @@ class Config:
     # evaluation
     probe: str = "knn"                  # which probe gives the headline accuracy
     knn_k: int = 20
-    eval_every: int = 0                 # 0 = evaluate only at the end
     # execution
     seed: int = 0
     device: str = "auto"
@@ -88,8 +88,52 @@ class Config:
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), sort_keys=True)
 
+    def identity(self) -> dict:
+        """What decides this config's numbers, canonically: the fields that differ from their
+        defaults and that the chosen objective, graph and split read, plus the resolved execution
+        plan. Runtime choices that cannot move a number (the `auto` device alias, chunking) are
+        not in it, so `device="auto"` and the device it resolves to are one identity, and a new
+        field added with a default leaves every existing identity unchanged."""
+        defaults = {f.name: f.default for f in fields(self)}
+        d = {k: v for k, v in self.as_dict().items()
+             if k not in RUNTIME and v != defaults[k] and k not in self.unused_fields()}
+        d["plan"] = self.plan()
+        return d
+
+    def key(self) -> str:
+        """A short canonical hash of `identity()`: equal keys, equal numbers (on one machine)."""
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def unused_fields(self) -> set:
+        """Fields this config's objective, topology and split never read (their values cannot
+        matter): `mask_ratio` for CL, `degree` for a ring, `min_client_size` for an IID split."""
+        out = set(OBJECTIVE_FIELDS) - set(OBJECTIVES.get(self.objective).obj.fields)
+        graph = TOPOLOGIES.get(self.topology).obj
+        if not graph.uses_degree:
+            out.add("degree")
+        if graph.federated or self.topology == "none":
+            out.add("gossip_steps")
+        if self.iid:
+            out.add("min_client_size")
+        return out
+
+    def plan(self) -> dict:
+        """The resolved execution plan: what runs where, as far as it can move a number."""
+        device = self.device
+        if device == "auto":
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return {"device": device, "strategy": "vmap" if self.vectorized else "loop"}
+
 
 FIELD_NAMES = tuple(f.name for f in fields(Config))
+# Fields that never move a number: the device alias (its resolution is in `plan()`) and how many
+# clients share one vmap call (tests/test_simulator.py checks that chunking changes nothing).
+RUNTIME = ("device", "vectorized", "client_chunk")
+OBJECTIVE_FIELDS = ("mask_ratio", "mar_weight")  # read only by objectives that list them in `fields`
+# Fields a stored config may still carry from older versions, with the one value they may have.
+LEGACY = {"eval_every": 0}
 # Fields that may differ between runs stacked on one client axis (see simulator.py).
 STACKABLE = ("alpha", "seed", "min_client_size", "topology", "degree", "gossip_steps")
 
@@ -97,7 +141,7 @@ STACKABLE = ("alpha", "seed", "min_client_size", "topology", "degree", "gossip_s
 def stack_key(c: Config) -> str:
     """Runs with equal keys can be trained together in one vmapped step."""
     d = {k: v for k, v in c.as_dict().items() if k not in STACKABLE}
-    d["federated"] = c.is_federated
+    d["aggregate"] = TOPOLOGIES.get(c.topology).obj.aggregate.__name__  # one aggregator per stack
     return json.dumps(d, sort_keys=True)
 
 
@@ -162,7 +206,6 @@ def validate(c: Config) -> None:
     _float_range("weight_decay", c.weight_decay, 0.0, 10.0)
     _choice("probe", c.probe, PROBES)
     _int_range("knn_k", c.knn_k, 1, 1000)
-    _int_range("eval_every", c.eval_every, 0)
     _int_range("seed", c.seed, 0, 2**31 - 1)
     _choice("device", c.device, DEVICES)
     _choice("precision", c.precision, PRECISIONS)
@@ -211,6 +254,10 @@ def from_dict(d: Any, base: Optional[Config] = None) -> Config:
     """Build a Config from plain values on top of `base` (defaults); unknown keys are an error."""
     if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
         raise ConfigError("config", f"got {short(d)}; allowed: a mapping of field names to values")
+    d = dict(d)
+    for k, only in LEGACY.items():  # a field that no longer exists, at the value that meant nothing
+        if k in d and d.pop(k) != only:
+            raise ConfigError(k, f"no longer a field (it was never read); allowed: leave it out")
     unknown = sorted(set(d) - set(FIELD_NAMES))
     if unknown:
         raise ConfigError(short(unknown[0]).strip("'"), f"unknown field; allowed: {', '.join(FIELD_NAMES)}")

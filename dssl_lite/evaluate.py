@@ -98,8 +98,8 @@ def evaluate(sim) -> list[dict]:
     return out
 
 
-def random_encoder_accuracy(cfg, dataset=None) -> dict:
+def random_encoder_accuracy(cfg) -> dict:
     """The floor: probe accuracy of the untrained (seeded) encoder."""
     from .simulator import Simulator
 
-    return evaluate(Simulator(cfg.replace(topology="fl", rounds=1, participation=1.0), dataset))[0]
+    return evaluate(Simulator(cfg.replace(topology="fl", rounds=1, participation=1.0)))[0]

@@ -26,12 +26,12 @@ _IID_CACHE: dict[str, tuple[dict, list]] = {}
 
 
 def train_stack(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
-                on_round: Optional[OnRound] = None, phases: Optional[Sequence[str]] = None,
-                dataset=None) -> tuple[list[dict], list[list], Simulator]:
+                on_round: Optional[OnRound] = None, phases: Optional[Sequence[str]] = None
+                ) -> tuple[list[dict], list[list], Simulator]:
     """Train stackable configs together to the end -> (metrics per run, history per run,
     simulator). Raises `Stopped`, or `Diverged` carrying the rounds finished before the NaN."""
     phases = list(phases or ["non_iid"] * len(cfgs))
-    sim = Simulator(list(cfgs), dataset)
+    sim = Simulator(list(cfgs))
     histories: list[list] = [[] for _ in cfgs]
     try:
         for recs in sim.rounds(stop):
@@ -49,9 +49,9 @@ def train_stack(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
 
 
 def train(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optional[OnRound] = None,
-          phase: str = "non_iid", dataset=None) -> tuple[dict, list, Simulator]:
+          phase: str = "non_iid") -> tuple[dict, list, Simulator]:
     """Train one config to the end; -> (metrics, history, simulator)."""
-    metrics, histories, sim = train_stack([cfg], stop, on_round, [phase], dataset)
+    metrics, histories, sim = train_stack([cfg], stop, on_round, [phase])
     return metrics[0], histories[0], sim
 
 
@@ -61,7 +61,8 @@ def clear_iid_cache() -> None:
 
 
 def iid_key(cfg: Config) -> str:
-    return cfg.replace(alpha=None).to_json()
+    """The identity of `cfg`'s IID baseline (`Config.key` of the same config with alpha=None)."""
+    return cfg.replace(alpha=None).key()
 
 
 def is_cached(cfg: Config) -> bool:
@@ -78,7 +79,7 @@ def stacking_pays(cfg: Config) -> bool:
 
 
 def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
-             on_round: Optional[OnRound] = None, dataset=None, keep_simulator: bool = False,
+             on_round: Optional[OnRound] = None, keep_simulator: bool = False,
              stack: Optional[bool] = None):
     """Non-IID runs + their IID baselines -> one `Result` per config (and the simulator that
     trained the first config, if `keep_simulator`). With `stack` (default: on a GPU) configs that
@@ -89,7 +90,7 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
     """
     t0 = time.perf_counter()
     jobs: list[tuple[Config, str]] = [(c, "iid" if c.iid else "non_iid") for c in cfgs]
-    wanted = {c.to_json() for c in cfgs}
+    wanted = {c.key() for c in cfgs}
     for c in cfgs:
         key = iid_key(c)
         if not c.iid and key not in _IID_CACHE and key not in wanted:
@@ -99,18 +100,18 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
     groups: dict[str, list[tuple[Config, str]]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault(stack_key(job[0]) if stack else str(i), []).append(job)
-    trained = train_groups(list(groups.values()), stop, on_round, dataset)
+    trained = train_groups(list(groups.values()), stop, on_round)
     done: dict[str, tuple[dict, list]] = {}
     for group, (metrics, histories, _) in zip(groups.values(), trained):
         for (c, phase), m, h in zip(group, metrics, histories):
-            done[c.to_json()] = (m, h)
+            done[c.key()] = (m, h)
             if c.iid:
-                _IID_CACHE[c.to_json()] = (m, h)
+                _IID_CACHE[c.key()] = (m, h)
     first_sim = trained[0][2]
     seconds = time.perf_counter() - t0
     results = []
     for c in cfgs:
-        metrics, history = done[c.to_json()]
+        metrics, history = done[c.key()]
         iid_metrics, iid_history = done.get(iid_key(c)) or _IID_CACHE[iid_key(c)]
         metrics = {**metrics, "iid_accuracy": iid_metrics["accuracy"],
                    "robustness": metrics["accuracy"] / max(iid_metrics["accuracy"], 1e-12),
@@ -119,13 +120,13 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
     return (results, first_sim) if keep_simulator else results
 
 
-def train_groups(groups, stop=None, on_round=None, dataset=None) -> list:
+def train_groups(groups, stop=None, on_round=None) -> list:
     """Train groups of stackable jobs -> [(metrics, histories, simulator)] in order. On CPU every
     group trains with one intra-op thread, in parallel over the machine's cores: one thread per run
     measured faster than sharing both cores between ops on these small models, and a run's
     numbers never depend on how many cores the machine has or what else trained beside it."""
     def job(g, halt):
-        return train_stack([c for c, _ in g], halt, on_round, [p for _, p in g], dataset)
+        return train_stack([c for c, _ in g], halt, on_round, [p for _, p in g])
 
     if resolve_device(groups[0][0][0].device).type != "cpu":
         return [job(g, stop) for g in groups]
@@ -170,7 +171,7 @@ class AnyEvent:
 
 
 def run(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optional[OnRound] = None,
-        dataset=None, keep_simulator: bool = False):
+        keep_simulator: bool = False):
     """Non-IID run + IID baseline -> `Result` (and the trained `Simulator` if `keep_simulator`;
     its run 0 is `cfg`).
 
@@ -178,11 +179,11 @@ def run(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optional[
         >>> res = run(preset("live"))
         >>> print(res.accuracy, res.iid_accuracy, res.robustness)
     """
-    out = run_many([cfg], stop, on_round, dataset, keep_simulator)
+    out = run_many([cfg], stop, on_round, keep_simulator)
     return (out[0][0], out[1]) if keep_simulator else out[0]
 
 
-def run_seeds(cfg: Config, seeds: Sequence[int], stop=None, on_round=None, dataset=None,
+def run_seeds(cfg: Config, seeds: Sequence[int], stop=None, on_round=None,
               keep_simulator: bool = False, stack: Optional[bool] = None):
     """The same setting at several seeds -> list of `Result` (one per seed)."""
-    return run_many([cfg.replace(seed=int(s)) for s in seeds], stop, on_round, dataset, keep_simulator, stack)
+    return run_many([cfg.replace(seed=int(s)) for s in seeds], stop, on_round, keep_simulator, stack)

@@ -67,6 +67,6 @@ class Registry:
 
 
 OBJECTIVES = Registry("objective", "dssl_lite.objectives")
-TOPOLOGIES = Registry("topology", "dssl_lite.topology")
+TOPOLOGIES = Registry("topology", "dssl_lite.topologies")
 DATASETS = Registry("dataset", "dssl_lite.data")
 ENCODERS = Registry("model", "dssl_lite.models")

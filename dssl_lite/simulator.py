@@ -34,11 +34,10 @@ import torch
 from torch.func import functional_call, grad_and_value, vmap
 
 from . import data as data_mod
-from . import topology as topo
 from .config import Config, ConfigError, stack_key
+from .federation import Federation
 from .objectives import create_objective
-from .partition import heterogeneity, label_histogram, partition
-from .topology import average_degree, mixing_matrix, spectral_gap
+from .topologies import Mix
 
 Params = dict[str, torch.Tensor]
 AUTO_CHUNK_IMAGES = 1024  # images per vmap call when `client_chunk` is 0 (see `chunk_size`)
@@ -69,29 +68,6 @@ class Diverged(FloatingPointError):
         self.phase: Optional[str] = None
 
 
-class RunSetting:
-    """One stacked run's data split and graph: what the cheap views draw, before any training."""
-
-    def __init__(self, cfg: Config, labels: np.ndarray, num_classes: int):
-        if cfg.clients * cfg.min_client_size > len(labels):
-            if 2 * cfg.min_client_size > len(labels):
-                raise ConfigError("min_client_size", f"got {cfg.min_client_size}; allowed: 1 to "
-                                  f"{len(labels) // 2} for {cfg.dataset} ({len(labels)} training images)")
-            raise ConfigError("clients", f"got {cfg.clients}; allowed: 2 to {len(labels) // cfg.min_client_size} "
-                              f"for {cfg.dataset} ({len(labels)} training images, min_client_size "
-                              f"{cfg.min_client_size})")
-        self.cfg = cfg
-        self.parts = partition(labels, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
-        self.sizes = np.array([len(p) for p in self.parts])
-        self.histogram = label_histogram(labels, self.parts, num_classes)
-        self.adjacency, self.W = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, self.sizes,
-                                               cfg.seed, cfg.gossip_steps)
-
-    def summary(self) -> dict:
-        return {"heterogeneity": heterogeneity(self.histogram), "client_sizes": self.sizes.tolist(),
-                "spectral_gap": spectral_gap(self.W), "average_degree": average_degree(self.adjacency)}
-
-
 class Simulator:
     """Set up data, partitions, graphs, model and optimizer for one config or a stack of configs
     that share a model and schedule; `rounds()` trains them all together.
@@ -102,27 +78,27 @@ class Simulator:
         >>> both = Simulator([preset("tiny", seed=0), preset("tiny", seed=1)])  # 2 runs, one vmap
     """
 
-    def __init__(self, cfg: Union[Config, Sequence[Config]], dataset: Optional[data_mod.Dataset] = None):
+    def __init__(self, cfg: Union[Config, Sequence[Config]]):
         self.runs: list[Config] = [cfg] if isinstance(cfg, Config) else list(cfg)
         if not self.runs or len({stack_key(c) for c in self.runs}) > 1:
             raise ConfigError("stack", "stacked runs must share everything but alpha, seed, "
                               "min_client_size and the graph (and be all FL or all DecL)")
         self.cfg = cfg = self.runs[0]
-        self.federated = topo.get(cfg.topology).federated
+        self.federations = [Federation.from_config(c) for c in self.runs]  # what the explorer previews
+        self.topology = self.federations[0].topology  # stacked runs share one aggregator
+        self.federated = self.topology.federated
         self.device = resolve_device(cfg.device)
-        ds = dataset if dataset is not None else data_mod.load(cfg.dataset, cfg.image_size)
+        ds = data_mod.load(cfg.dataset, cfg.image_size)
         self.data = ds.to(self.device)
-        labels = ds.train_y.cpu().numpy()
-        self.settings = [RunSetting(c, labels, ds.num_classes) for c in self.runs]
         R, K = len(self.runs), cfg.clients
         self.N = R * K
         # padded per-client index table (N, max_n): row r*K + k holds client k of run r's sample ids
-        sizes = np.concatenate([s.sizes for s in self.settings])
+        sizes = np.concatenate([f.sizes for f in self.federations])
         self.index = torch.zeros(self.N, int(sizes.max()), dtype=torch.long)
-        for i, p in enumerate(p for s in self.settings for p in s.parts):
+        for i, p in enumerate(p for f in self.federations for p in f.parts):
             self.index[i, : len(p)] = torch.from_numpy(p)
         self.sizes = torch.tensor(sizes, dtype=torch.float32)
-        self.W = torch.tensor(np.stack([s.W for s in self.settings]), dtype=torch.float32, device=self.device)
+        self.W = torch.tensor(np.stack([f.W for f in self.federations]), dtype=torch.float32, device=self.device)
 
         self.model, self.params, self.state = None, {}, {}
         for c in self.runs:  # every run starts from its own seed's initial model
@@ -139,7 +115,6 @@ class Simulator:
         self.params = {n: torch.cat(ts).contiguous() for n, ts in self.params.items()}
         self.state = {n: torch.cat(ts).contiguous() for n, ts in self.state.items()}
         self.gens = [torch.Generator().manual_seed(c.seed) for c in self.runs]  # batches, masks, views
-        self.pickers = [np.random.default_rng([c.seed, 1]) for c in self.runs]  # who takes part
         self.round = 0
         self.step = 0  # local steps taken, for the learning-rate schedule
         self.sampled = cfg.participation < 1  # sampled clients: fresh optimizer when picked
@@ -223,13 +198,12 @@ class Simulator:
 
     # ----- a round: who trains, local steps, aggregation -----
     def _pick_clients(self) -> Optional[torch.Tensor]:
-        """FL with participation < 1: a seeded sample of each run's clients; else everyone."""
-        K, frac = self.cfg.clients, self.cfg.participation
-        if frac >= 1:
+        """This round's participants of every run (its federation's schedule); None = everyone."""
+        if not self.sampled:
             return None
-        m = max(1, int(round(frac * K)))
-        return torch.tensor(np.concatenate([r * K + np.sort(rng.choice(K, m, replace=False))
-                                            for r, rng in enumerate(self.pickers)]))
+        K = self.cfg.clients
+        return torch.tensor(np.concatenate([r * K + f.participants(self.round)
+                                            for r, f in enumerate(self.federations)]))
 
     def begin_round(self) -> None:
         """Choose this round's clients and let the objective update their state; sampled clients
@@ -286,22 +260,13 @@ class Simulator:
         elif state:
             self.state.update(state)
         mixed = [n for n in self.state if n.startswith(self.model.mixed_state)] if self.model.mixed_state else []
-        tensors = list(self.params.values()) + [self.state[n] for n in mixed]
-        R, K = len(self.runs), self.cfg.clients
-        if self.federated:
-            w = self.sizes.to(self.device).reshape(R, K).clone()
-            if self.active is not None:
-                taking = torch.zeros(self.N, dtype=torch.bool)
-                taking[self.active] = True
-                w = w * taking.to(self.device).reshape(R, K)
-            w = w / w.sum(1, keepdim=True)
-            for t in tensors:
-                v = t.view(R, K, -1)
-                v.copy_(torch.einsum("rk,rkp->rp", w.to(t.dtype), v)[:, None].expand_as(v))
-        elif self.cfg.topology != "none":
-            for t in tensors:
-                v = t.view(R, K, -1)
-                v.copy_(torch.einsum("rij,rjp->rip", self.W.to(t.dtype), v))
+        taking = None
+        if self.active is not None:
+            taking = torch.zeros(self.N, dtype=torch.bool)
+            taking[self.active] = True
+            taking = taking.to(self.device)
+        mix = Mix(len(self.runs), self.cfg.clients, self.sizes.to(self.device), taking, self.W)
+        self.topology.aggregate(list(self.params.values()) + [self.state[n] for n in mixed], mix)
         self._end_work()
 
     @torch.no_grad()
@@ -368,8 +333,7 @@ class Simulator:
         clone = lambda d: {n: t.clone() for n, t in d.items()}
         return {"params": clone(self.params), "state": clone(self.state),
                 "opt": None if self.sampled else copy.deepcopy(self.opt.state_dict()),
-                "gens": [g.get_state() for g in self.gens], "pickers": copy.deepcopy(self.pickers),
-                "round": self.round, "step": self.step}
+                "gens": [g.get_state() for g in self.gens], "round": self.round, "step": self.step}
 
     @torch.no_grad()
     def restore(self, snap: dict) -> None:
@@ -380,7 +344,6 @@ class Simulator:
             self.opt.load_state_dict(snap["opt"])
         for g, s in zip(self.gens, snap["gens"]):
             g.set_state(s)
-        self.pickers = copy.deepcopy(snap["pickers"])
         self.round, self.step = snap["round"], snap["step"]
         self._end_work()
 
@@ -429,16 +392,16 @@ class Simulator:
     # single-run conveniences (the first stacked run)
     @property
     def histogram(self) -> np.ndarray:
-        return self.settings[0].histogram
+        return self.federations[0].histogram
 
     @property
-    def parts(self) -> list:
-        return self.settings[0].parts
+    def parts(self) -> tuple:
+        return self.federations[0].parts
 
     @property
     def adjacency(self) -> np.ndarray:
-        return self.settings[0].adjacency
+        return self.federations[0].adjacency
 
     def summary(self, run: int = 0) -> dict:
         """Numbers that describe run `run`'s setting, before any training."""
-        return self.settings[run].summary()
+        return self.federations[run].summary()

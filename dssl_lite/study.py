@@ -291,7 +291,7 @@ def topology_for_degree(clients: int, degree: int) -> str:
 
 def degree_graph(clients: int, degree: int, seed: int) -> tuple[str, np.ndarray]:
     """`(topology name, adjacency)` of a seeded graph with this node degree."""
-    from .topology import adjacency
+    from .topologies import adjacency
 
     topo = topology_for_degree(clients, degree)
     if topo == "regular" and (clients * degree) % 2:
@@ -305,7 +305,7 @@ def gossip_runs(clients: int, degrees: Sequence[int], seeds: Sequence[int], step
     Metropolis weights for `steps` steps. Gossip keeps the mean fixed, so the disagreement
     `||x_t - mean|| / ||x_0 - mean||` measures how far from consensus the clients still are.
     -> one row per (degree, seed) and `{(degree, seed): disagreement per step}`."""
-    from .topology import average_degree, metropolis_weights, spectral_gap
+    from .topologies import average_degree, metropolis_weights, spectral_gap
 
     rows, curves = [], {}
     for d in degrees:

@@ -22,7 +22,7 @@ def test_unknown_key_is_named():
 
 @pytest.mark.parametrize("field,value,needle", [
     ("alpha", -1, "(0.0"), ("alpha", "lots", "iid"), ("clients", 1, "[2, 100000]"),
-    ("topology", "star", "ring"), ("objective", "vicreg", "byol"), ("degree", 0, "degree"),
+    ("topology", "hypercube", "ring"), ("objective", "vicreg", "byol"), ("degree", 0, "degree"),
     ("lr", 0, "lr"), ("patch_size", 3, "divide"), ("mask_ratio", 1.0, "0.95"),
 ])
 def test_bad_values_name_field_and_range(field, value, needle):
@@ -84,3 +84,53 @@ def test_error_lines_stay_short_for_huge_values():
     with pytest.raises(ConfigError) as e:
         from_dict({"dataset": "x" * 10**6})
     assert len(str(e.value)) < 300
+
+
+# ----- identity: what decides the numbers -----
+def test_a_field_added_with_its_default_leaves_the_key_unchanged():
+    import dataclasses
+    import json
+
+    from dssl_lite import atlas
+
+    Extended = dataclasses.make_dataclass("Extended", [("new_knob", int, 7)], bases=(Config,), frozen=True)
+    for cfg in (preset("live"), preset("tiny", objective="cl", topology="ring", alpha=None)):
+        assert Extended(**cfg.as_dict()).key() == cfg.key()
+        assert Extended(**cfg.as_dict(), new_knob=8).key() != cfg.key()
+    row = atlas.read(atlas.SHIPPED / "live.csv").iloc[0]  # a shipped row, from before the field existed
+    stored = json.loads(row["config"])
+    assert Extended(**from_dict(stored).as_dict()).key() == from_dict(stored).key() == row["key"]
+
+
+def test_auto_device_and_the_device_it_resolves_to_are_one_identity():
+    import torch
+
+    here = "cuda" if torch.cuda.is_available() else "cpu"
+    assert preset("live").key() == preset("live", device=here).key()
+    assert preset("live", client_chunk=3).key() == preset("live").key()  # chunking moves no number
+    assert preset("live", vectorized=False).key() != preset("live").key()  # the loop rounds differently
+
+
+def test_fields_a_config_never_reads_are_not_part_of_it():
+    assert preset("tiny", objective="cl", mask_ratio=0.5).key() == preset("tiny", objective="cl").key()
+    assert preset("tiny", objective="mim", mask_ratio=0.5).key() != preset("tiny").key()
+    assert preset("tiny", topology="ring", degree=3).key() == preset("tiny", topology="ring").key()
+    assert preset("tiny", alpha=None, min_client_size=3).key() == preset("tiny", alpha=None).key()
+
+
+@pytest.mark.parametrize("objective, field, value", [("cl", "mask_ratio", 0.5), ("mim", "mar_weight", 3.0)])
+def test_an_unread_field_really_changes_nothing(objective, field, value):
+    """The identity may drop a field only if training ignores it: same losses, bit for bit."""
+    from dssl_lite.experiment import train
+
+    cfg = preset("tiny", objective=objective, rounds=1)
+    a, b = train(cfg)[1], train(cfg.replace(**{field: value}))[1]
+    assert [h["loss"] for h in a] == [h["loss"] for h in b]
+
+
+def test_a_stored_config_with_a_retired_field_still_loads():
+    d = preset("tiny").as_dict()
+    assert from_dict({**d, "eval_every": 0}) == preset("tiny")
+    with pytest.raises(ConfigError) as e:
+        from_dict({**d, "eval_every": 5})
+    assert e.value.field == "eval_every"

@@ -4,7 +4,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dssl_lite.partition import heterogeneity, label_histogram, partition
-from dssl_lite.topology import adjacency, metropolis_weights, spectral_gap
+from dssl_lite.topologies import adjacency, metropolis_weights, spectral_gap
 
 FAST = settings(max_examples=40, deadline=None)
 

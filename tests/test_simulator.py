@@ -145,7 +145,7 @@ def test_partial_participation_samples_and_averages_participants_only():
         sim.local_step()
     work = {n: t.clone() for n, t in sim._work.items()}
     sim.aggregate()
-    w = torch.tensor(sim.settings[0].sizes, dtype=torch.float32)[chosen]
+    w = torch.tensor(sim.federations[0].sizes, dtype=torch.float32)[chosen]
     w = w / w.sum()
     for n, p in sim.params.items():
         expect = torch.einsum("k,k...->...", w, work[n])
@@ -339,7 +339,7 @@ def test_mar_global_latent_is_the_participants_average_of_their_epoch_latents():
         sim.local_step()
     epoch = sim._work_state["latent_sum"] / cfg.local_steps
     sim.aggregate()
-    w = torch.tensor(sim.settings[0].sizes, dtype=torch.float32)[chosen]
+    w = torch.tensor(sim.federations[0].sizes, dtype=torch.float32)[chosen]
     expect = torch.einsum("k,k...->...", w / w.sum(), epoch)
     for k in range(cfg.clients):
         torch.testing.assert_close(sim.state["target"][k], expect, rtol=1e-5, atol=1e-6)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dssl_lite.topology import adjacency, average_degree, fedavg_weights, metropolis_weights, mixing_matrix, spectral_gap
+from dssl_lite.topologies import adjacency, average_degree, fedavg_weights, metropolis_weights, mixing_matrix, spectral_gap
 
 
 @pytest.mark.parametrize("topo,deg", [("ring", 2), ("regular", 4), ("erdos_renyi", 3), ("complete", 9)])
@@ -31,3 +31,31 @@ def test_none_is_identity_and_gossip_steps_power():
     _, w1 = mixing_matrix("ring", 8, 2, np.ones(8), 0, steps=1)
     _, w3 = mixing_matrix("ring", 8, 2, np.ones(8), 0, steps=3)
     assert np.allclose(w3, np.linalg.matrix_power(w1, 3))
+
+
+def test_star_is_one_hub_and_mixes_slowly():
+    adj = adjacency("star", 8)
+    assert adj[0, 1:].all() and adj[1:, 1:].sum() == 0 and (adj == adj.T).all()
+    w = metropolis_weights(adj)
+    assert np.allclose(w.sum(0), 1) and np.allclose(w.sum(1), 1)
+    assert average_degree(adj) == pytest.approx(2 * 7 / 8)  # about a ring's
+    assert spectral_gap(w) < spectral_gap(metropolis_weights(adjacency("ring", 8)))
+
+
+def test_star_trains_and_is_offered_everywhere_from_its_one_file(capsys):
+    """A topology is one file plus its registration: validation, the CLI and the explorer's
+    dropdown read the registry, so `star` appears in all of them."""
+    from dssl_lite import cli, preset
+    from dssl_lite.experiment import train
+    from dssl_lite.registry import TOPOLOGIES
+
+    assert "star" in TOPOLOGIES
+    metrics, history, sim = train(preset("tiny", topology="star", clients=5))
+    assert len(history) == 2 and 0 < metrics["accuracy"] <= 1 and len(metrics["local_accuracies"]) == 5
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    assert "star" in capsys.readouterr().out
+    pytest.importorskip("ipywidgets")
+    from dssl_widgets import build_explorer
+
+    assert "star" in build_explorer("tiny", backend="image").controls["topology"].options

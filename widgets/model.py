@@ -22,10 +22,10 @@ import numpy as np
 from dssl_lite import experiment
 from dssl_lite.config import Config, ConfigError, from_dict, preset
 from dssl_lite.data import load
-from dssl_lite.partition import heterogeneity, label_histogram, largest_min_size, partition
+from dssl_lite.federation import Federation
+from dssl_lite.partition import largest_min_size
 from dssl_lite.simulator import Stopped
 from dssl_lite.stats import describe_difference, paired_difference
-from dssl_lite.topology import average_degree, mixing_matrix, spectral_gap
 
 from .worker import Worker
 
@@ -35,24 +35,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Setting:
-    """What the cheap views draw for one config: no model, no training (milliseconds)."""
+    """What the cheap views draw for one config: its `Federation` (the very object the simulator
+    trains on) and the atlas's measured curves through it. No model, no training (milliseconds)."""
 
     config: Config
-    parts: tuple                # K arrays of training-image indices, one per client
-    histogram: np.ndarray       # [K, C] label counts per client
-    adjacency: np.ndarray       # [K, K] 0/1
-    sizes: np.ndarray           # [K] samples per client
-    heterogeneity: float        # 0 = IID, near 1 = disjoint classes
-    spectral_gap: float         # 1 - |lambda_2| of the mixing matrix
-    average_degree: float
+    federation: Federation
     atlas: dict = field(default_factory=dict)  # x axis -> measured curve through this setting
 
-
-@functools.lru_cache(maxsize=256)
-def _parts(dataset: str, image_size: int, clients: int, alpha, seed: int, min_size: int) -> tuple:
-    """Partitions are pure functions of these values; at small alpha a draw can take a moment."""
-    labels = load(dataset, image_size).train_y.cpu().numpy()
-    return tuple(partition(labels, clients, alpha, seed, min_size))
+    parts = property(lambda self: self.federation.parts)
+    histogram = property(lambda self: self.federation.histogram)
+    adjacency = property(lambda self: self.federation.adjacency)
+    sizes = property(lambda self: self.federation.sizes)
+    heterogeneity = property(lambda self: self.federation.heterogeneity)
+    spectral_gap = property(lambda self: self.federation.spectral_gap)
+    average_degree = property(lambda self: self.federation.average_degree)
 
 
 @functools.lru_cache(maxsize=256)
@@ -61,14 +57,8 @@ def _largest_min(dataset: str, image_size: int, clients: int, alpha, seed: int) 
 
 
 def setting(cfg: Config) -> Setting:
-    """Partition and graph of `cfg`, as the engine will build them (same seeds, same functions)."""
-    ds = load(cfg.dataset, cfg.image_size)  # cached by the engine
-    labels = ds.train_y.cpu().numpy()
-    parts = _parts(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, cfg.seed, cfg.min_client_size)
-    sizes = np.array([len(p) for p in parts])
-    hist = label_histogram(labels, parts, ds.num_classes)
-    adj, w = mixing_matrix(cfg.topology, cfg.clients, cfg.degree, sizes, cfg.seed, cfg.gossip_steps)
-    return Setting(cfg, parts, hist, adj, sizes, heterogeneity(hist), spectral_gap(w), average_degree(adj))
+    """Partition and graph of `cfg`: the simulator's own cached `Federation`."""
+    return Setting(cfg, Federation.from_config(cfg))
 
 
 def atlas_curves(cfg: Config, preset_name: str) -> dict:
@@ -239,7 +229,7 @@ class ExplorerModel:
         def splits(m: int) -> bool:
             try:
                 for s in seeds:
-                    _parts(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, s, m)
+                    Federation.from_config(cfg.replace(seed=s, min_client_size=m))
                 return True
             except ConfigError:
                 return False

@@ -15,6 +15,8 @@ The contract every objective keeps, so the simulator treats them alike (`Objecti
                                   that train this round
   mixed_state                     the state entries averaged like the parameters (FedAvg or
                                   gossip); the others stay with their client
+  fields                          the objective-only config fields it reads (`mask_ratio`,
+                                  `mar_weight`); the others cannot change its numbers
 
 Adding an objective is one file here that subclasses `Objective` and registers itself, plus its
 import line below.
@@ -36,6 +38,7 @@ class Objective(nn.Module):
     aggregated. Stateless by default; override the hooks to keep per-client state."""
 
     mixed_state: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[tuple[str, ...]] = ()  # the objective-only config fields it reads (see Config.identity)
 
     def prepare(self, x: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
         raise NotImplementedError

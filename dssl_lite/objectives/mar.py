@@ -34,6 +34,7 @@ from .parts import mmd2_unbiased
 @OBJECTIVES.register("mar", "MIM + alignment to the global latent, annealed weight (the paper's MAR)")
 class MAR(MIM):
     mixed_state = ("target", "has_target")
+    fields = ("mask_ratio", "mar_weight")
 
     def __init__(self, encoder, in_chans, cfg):
         super().__init__(encoder, in_chans, cfg)
@@ -84,6 +85,7 @@ class MARSharedMask(MAR):
 @OBJECTIVES.register("mar-ref", "MIM + alignment to the round-start model's latents, fixed weight (variant)")
 class MARReference(MIM):
     PREFIX = "ref:"
+    fields = ("mask_ratio", "mar_weight")
 
     def __init__(self, encoder, in_chans, cfg):
         super().__init__(encoder, in_chans, cfg)

@@ -18,6 +18,8 @@ class MIM(Objective):
     block, MSE on masked patches against per-patch-normalised pixels. With a CNN encoder the
     masked patches are zeroed in pixel space and a linear head predicts them (SimMIM)."""
 
+    fields = ("mask_ratio",)
+
     def __init__(self, encoder: nn.Module, in_chans: int, cfg):
         super().__init__()
         self.encoder, self.mask_ratio = encoder, cfg.mask_ratio

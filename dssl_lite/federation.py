@@ -1,0 +1,108 @@
+"""A federation: which images each client holds and who talks to whom, for one config, before any
+training. The explorer's preview draws it and the simulator trains on it: both ask
+`Federation.from_config`, which returns the same cached object for the same setting, so the
+preview is by construction what trains.
+
+Example:
+    >>> fed = Federation.from_config(preset("live"))
+    >>> fed.sizes, fed.heterogeneity, fed.spectral_gap
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from . import topologies
+from .config import Config
+from .errors import ConfigError
+from .partition import heterogeneity, label_histogram, partition
+
+
+@dataclass(frozen=True, eq=False)
+class Federation:
+    """Pure data: the split, the graph and the participant schedule of one run."""
+
+    setting: Config              # the fields that decide the federation (the others at their defaults)
+    parts: tuple                 # K sorted index arrays into the training images
+    sizes: np.ndarray            # [K] images per client
+    histogram: np.ndarray        # [K, C] label counts per client
+    adjacency: np.ndarray        # [K, K] 0/1, no self-loops (fl: everyone)
+    W: np.ndarray                # [K, K] one communication round's mixing matrix
+    schedule: Optional[tuple]    # per round, the sampled clients (participation < 1); None = all
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> "Federation":
+        """The federation of `cfg` (cached: the fields that decide it, nothing else)."""
+        return _federation(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, cfg.seed,
+                           cfg.min_client_size, cfg.topology, cfg.degree, cfg.gossip_steps,
+                           cfg.participation, cfg.rounds)
+
+    @property
+    def topology(self) -> topologies.Topology:
+        return topologies.get(self.setting.topology)
+
+    @property
+    def heterogeneity(self) -> float:
+        """0 = IID, near 1 = disjoint classes (`partition.heterogeneity`)."""
+        return heterogeneity(self.histogram)
+
+    @property
+    def spectral_gap(self) -> float:
+        return topologies.spectral_gap(self.W)
+
+    @property
+    def average_degree(self) -> float:
+        return topologies.average_degree(self.adjacency)
+
+    def participants(self, round_index: int) -> Optional[np.ndarray]:
+        """The clients that train in round `round_index` (0-based); None = everyone."""
+        return None if self.schedule is None else self.schedule[round_index]
+
+    def summary(self) -> dict:
+        """Numbers that describe the setting, for results and the explorer's readout."""
+        return {"heterogeneity": self.heterogeneity, "client_sizes": self.sizes.tolist(),
+                "spectral_gap": self.spectral_gap, "average_degree": self.average_degree}
+
+
+def check_sizes(cfg: Config, n_images: int) -> None:
+    """ConfigError naming `clients` or `min_client_size` when the split cannot exist."""
+    if cfg.clients * cfg.min_client_size > n_images:
+        if 2 * cfg.min_client_size > n_images:
+            raise ConfigError("min_client_size", f"got {cfg.min_client_size}; allowed: 1 to "
+                              f"{n_images // 2} for {cfg.dataset} ({n_images} training images)")
+        raise ConfigError("clients", f"got {cfg.clients}; allowed: 2 to {n_images // cfg.min_client_size} "
+                          f"for {cfg.dataset} ({n_images} training images, min_client_size "
+                          f"{cfg.min_client_size})")
+
+
+def sample_schedule(clients: int, participation: float, rounds: int, seed: int) -> Optional[tuple]:
+    """FL with participation < 1: a seeded sample of round(participation * clients) clients per
+    round, drawn round after round from one generator (so a longer run extends a shorter one)."""
+    if participation >= 1:
+        return None
+    rng = np.random.default_rng([seed, 1])
+    m = max(1, int(round(participation * clients)))
+    return tuple(np.sort(rng.choice(clients, m, replace=False)) for _ in range(rounds))
+
+
+@functools.lru_cache(maxsize=256)
+def _federation(dataset, image_size, clients, alpha, seed, min_client_size, topology, degree,
+                gossip_steps, participation, rounds) -> Federation:
+    from .data import load
+
+    cfg = Config(dataset=dataset, image_size=image_size, clients=clients, alpha=alpha, seed=seed,
+                 min_client_size=min_client_size, topology=topology, degree=degree,
+                 gossip_steps=gossip_steps, participation=participation, rounds=rounds)
+    ds = load(dataset, image_size)
+    labels = ds.train_y.cpu().numpy()
+    check_sizes(cfg, len(labels))
+    parts = tuple(partition(labels, clients, alpha, seed, min_client_size))
+    for p in parts:
+        p.setflags(write=False)  # shared by every user of this federation
+    sizes = np.array([len(p) for p in parts])
+    adj, w = topologies.mixing_matrix(topology, clients, degree, sizes, seed, gossip_steps)
+    return Federation(cfg, parts, sizes, label_histogram(labels, parts, ds.num_classes), adj, w,
+                      sample_schedule(clients, participation, rounds, seed))

@@ -1,0 +1,128 @@
+"""Who talks to whom: client graphs, mixing matrices, and how each topology aggregates.
+
+Each topology is registered once (`registry.TOPOLOGIES`) with its graph builder, a feasibility
+check, its mixing matrix and its aggregator, so config validation, the CLI's choices, the
+explorer's dropdown, the docs table and the engine all follow from its one definition. A new
+topology is one file in this folder (`star.py` is an example) plus its import line at the bottom.
+Graph builders and mixing rules are pure functions of numpy arrays and an explicit generator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Optional
+
+import networkx as nx
+import numpy as np
+import torch
+
+from ..registry import TOPOLOGIES
+
+Graph = Callable[[int, int, np.random.Generator], np.ndarray]  # (n, degree, rng) -> adjacency [n, n]
+
+
+class Mix(NamedTuple):
+    """What an aggregator may read about the stacked runs it averages: R runs of K clients."""
+
+    R: int
+    K: int
+    sizes: torch.Tensor              # [R*K] images per client
+    taking: Optional[torch.Tensor]   # [R*K] bool: this round's participants (None = everyone)
+    W: torch.Tensor                  # [R, K, K] each run's mixing matrix (gossip steps applied)
+
+
+Aggregate = Callable[[list, Mix], None]  # (tensors [R*K, ...], mix) -> None; averages in place
+
+
+@dataclass(frozen=True)
+class Topology:
+    graph: Graph
+    aggregate: Aggregate
+    federated: bool = False        # a server averages (FedAvg) instead of gossip
+    uses_degree: bool = False      # the `degree` field matters
+    check: Callable[[int, int], Optional[str]] = lambda n, d: None  # -> why (n, degree) is impossible
+
+
+def get(name: str) -> Topology:
+    return TOPOLOGIES.get(name).obj
+
+
+# ----- graphs -----
+def as_array(g) -> np.ndarray:
+    """A networkx graph as a 0/1 adjacency matrix, nodes in order."""
+    return nx.to_numpy_array(g, nodelist=range(g.number_of_nodes()), dtype=np.int64)
+
+
+def connected(draw: Callable[[int], "nx.Graph"], rng: np.random.Generator, what: str) -> np.ndarray:
+    """Re-draw (seeded) until connected: gossip must reach everyone."""
+    for _ in range(1000):
+        g = draw(int(rng.integers(2**31)))
+        if nx.is_connected(g):
+            return as_array(g)
+    raise ValueError(f"degree: {what} never came out connected in 1000 draws; raise degree")
+
+
+def adjacency(topology: str, n: int, degree: int = 2, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+    """Symmetric 0/1 adjacency `[n, n]` without self-loops (`fl`: the server reaches everyone)."""
+    return get(topology).graph(n, degree, rng or np.random.default_rng(0))
+
+
+# ----- mixing -----
+def metropolis_weights(adj: np.ndarray) -> np.ndarray:
+    """Metropolis-Hastings mixing matrix: W_ij = 1/(1+max(d_i, d_j)) on edges, the rest on the
+    diagonal. Symmetric and doubly stochastic, so gossip preserves the average model."""
+    deg = adj.sum(1)
+    w = np.where(adj > 0, 1.0 / (1.0 + np.maximum(deg[:, None], deg[None, :])), 0.0)
+    return w + np.diag(1.0 - w.sum(1))
+
+
+def fedavg_weights(sizes: np.ndarray) -> np.ndarray:
+    """The FL 'mixing matrix': every row is the data-size weighting, so each client gets the
+    average (what FedAvg computes when everyone takes part; its spectral gap is 1)."""
+    w = np.asarray(sizes, dtype=float) / np.sum(sizes)
+    return np.tile(w, (len(w), 1))
+
+
+def spectral_gap(w: np.ndarray) -> float:
+    """1 - |lambda_2|: 1 for exact averaging (FL, complete), near 0 for slow mixing (long rings)."""
+    eig = np.sort(np.abs(np.linalg.eigvals(w)))[::-1]
+    return float(1.0 - eig[1]) if len(eig) > 1 else 1.0
+
+
+def average_degree(adj: np.ndarray) -> float:
+    return float(adj.sum() / len(adj))
+
+
+def mixing_matrix(topology: str, n: int, degree: int, sizes: np.ndarray, seed: int,
+                  steps: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(adjacency, W^steps) for a run; W is what one communication round applies to the stacked
+    client parameters: theta <- W @ theta."""
+    adj = adjacency(topology, n, degree, np.random.default_rng(seed + 1))
+    w = fedavg_weights(sizes) if get(topology).federated else metropolis_weights(adj)
+    return adj, np.linalg.matrix_power(w, steps)
+
+
+# ----- aggregators: how a round's local models become the next round's -----
+def fedavg(tensors: list, mix: Mix) -> None:
+    """FL: each run's participants averaged, weighted by data size, written to every client."""
+    w = mix.sizes.reshape(mix.R, mix.K).clone()
+    if mix.taking is not None:
+        w = w * mix.taking.reshape(mix.R, mix.K)
+    w = w / w.sum(1, keepdim=True)
+    for t in tensors:
+        v = t.view(mix.R, mix.K, -1)
+        v.copy_(torch.einsum("rk,rkp->rp", w.to(t.dtype), v)[:, None].expand_as(v))
+
+
+def gossip(tensors: list, mix: Mix) -> None:
+    """DecL: theta <- W @ theta for each run (W already holds `gossip_steps` steps)."""
+    for t in tensors:
+        v = t.view(mix.R, mix.K, -1)
+        v.copy_(torch.einsum("rij,rjp->rip", mix.W.to(t.dtype), v))
+
+
+def keep_local(tensors: list, mix: Mix) -> None:
+    """No communication: every client keeps its own model."""
+
+
+# Registration: each module registers its topologies when imported (order = dropdown order).
+from . import federated, graphs, star  # noqa: E402,F401

@@ -1,0 +1,61 @@
+"""Decentralised (DecL) graphs: each client gossips with its neighbours, theta <- W @ theta, with
+Metropolis weights; and `none`, no communication at all."""
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+
+from ..registry import TOPOLOGIES
+from . import Topology, as_array, connected, gossip, keep_local
+
+
+def complete(n, degree, rng):
+    return (1 - np.eye(n)).astype(np.int64)
+
+
+def ring(n, degree, rng):
+    return as_array(nx.cycle_graph(n) if n > 2 else nx.path_graph(n))
+
+
+def regular(n, degree, rng):
+    return connected(lambda s: nx.random_regular_graph(degree, n, seed=s), rng,
+                     f"a {degree}-regular graph on {n} nodes")
+
+
+def erdos_renyi(n, degree, rng):
+    p = min(1.0, degree / (n - 1))
+    return connected(lambda s: nx.gnp_random_graph(n, p, seed=s), rng, f"G(n={n}, p={p:.3f})")
+
+
+def check_regular(n, d):
+    if d >= n:
+        return f"got {d}; allowed: 2 to {n - 1} for {n} clients"
+    if d < 2 and n > 2:
+        return f"got {d}; a 1-regular graph on {n} clients is disconnected; allowed: 2 to {n - 1}"
+    if (n * d) % 2:
+        return f"a {d}-regular graph on {n} clients needs clients*degree even; got {n}*{d}"
+    return None
+
+
+def check_erdos_renyi(n, d):
+    if d >= n:
+        return f"got {d}; allowed: 1 to {n - 1} for {n} clients"
+    # P(G(n, p=d/(n-1)) connected) ~ exp(-n e^-d) (Erdos-Renyi 1960): below ~e^-4 the 1000 seeded
+    # re-draws would likely all fail, so say so now rather than after a minute of drawing.
+    if n * math.exp(-d) > 4:
+        need = math.ceil(math.log(n / 4))
+        return f"got {d}; G(n={n}) with expected degree {d} is almost never connected; allowed: {need} to {n - 1}"
+    return None
+
+
+TOPOLOGIES.register("ring", "decentralised: each client gossips with its two neighbours on a cycle")(
+    Topology(ring, aggregate=gossip))
+TOPOLOGIES.register("regular", "decentralised: a random connected graph, every client has `degree` neighbours")(
+    Topology(regular, aggregate=gossip, uses_degree=True, check=check_regular))
+TOPOLOGIES.register("erdos_renyi", "decentralised: random edges, `degree` neighbours on average, connected")(
+    Topology(erdos_renyi, aggregate=gossip, uses_degree=True, check=check_erdos_renyi))
+TOPOLOGIES.register("complete", "decentralised: everyone gossips with everyone")(Topology(complete, aggregate=gossip))
+TOPOLOGIES.register("none", "no communication: every client trains alone (a floor)")(
+    Topology(lambda n, d, rng: np.zeros((n, n), np.int64), aggregate=keep_local))
