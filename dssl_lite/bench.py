@@ -42,18 +42,20 @@ def peak_mb(device) -> float:
 
 def time_steps(sim: Simulator, steps: int) -> float:
     """Seconds per local step (all clients), after one warm-up step."""
-    sim.local_step()
+    rnd = sim.begin_round()
+    rnd.step()
     sync(sim.device)
     t = time.perf_counter()
     for _ in range(steps):
-        sim.local_step()
+        rnd.step()
     sync(sim.device)
     return (time.perf_counter() - t) / steps
 
 
 def step_flops(sim: Simulator) -> int:
+    rnd = sim.begin_round()
     with FlopCounterMode(display=False) as fc:
-        sim.local_step()
+        rnd.step()
     return fc.get_total_flops()
 
 
@@ -113,11 +115,12 @@ def profile_step(clients: int = 100, objective: str = "mim", steps: int = 3, top
     from torch.profiler import ProfilerActivity, profile
 
     sim = Simulator(bench_config(clients, objective, device))
-    sim.local_step()
+    rnd = sim.begin_round()
+    rnd.step()
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if sim.device.type == "cuda" else [])
     with profile(activities=acts) as prof:
         for _ in range(steps):
-            sim.local_step()
+            rnd.step()
         sync(sim.device)
     key = "self_cuda_time_total" if sim.device.type == "cuda" else "self_cpu_time_total"
     return prof.key_averages().table(sort_by=key, row_limit=top)

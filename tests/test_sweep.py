@@ -79,7 +79,7 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path, monkeypatch):
     ({"preset": "tiny", "grid": {"alpha": [0.1], "bogus": [1]}}, "bogus"),
     ({"preset": "tiny", "parameters": {"colour": "red"}, "grid": {"seed": [0]}}, "colour"),
     ({"preset": "tiny", "grid": {"seed": [0, 1], "alpha": [0.1, -1]}}, "alpha"),
-    ({"preset": "tiny", "grid": {"topology": ["fl", "star"]}}, "topology"),
+    ({"preset": "tiny", "grid": {"topology": ["fl", "hypercube"]}}, "topology"),
     ({"preset": "nope", "grid": {"seed": [0]}}, "preset"),
     ({"preset": "tiny", "grid": {}}, "grid"),
     ({"preset": "tiny"}, "grid"),

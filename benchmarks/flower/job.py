@@ -29,6 +29,7 @@ import torch
 
 from dssl_lite import Simulator, from_dict
 from dssl_lite.objectives import create_objective
+from dssl_lite.optim import lr_at
 
 
 def record(cfg, folder) -> Path:
@@ -53,7 +54,7 @@ def record(cfg, folder) -> Path:
         torch.save({n: torch.stack([b[n][k] for b in steps]).contiguous() for n in steps[0]},
                    folder / f"client_{k}.pt")
     torch.save(sim.global_params(), folder / "init.pt")
-    lrs = [[sim.lr_at(r * S + s) for s in range(S)] for r in range(cfg.rounds)]
+    lrs = [[lr_at(cfg, r * S + s) for s in range(S)] for r in range(cfg.rounds)]
     meta = {"config": cfg.as_dict(), "channels": sim.data.channels, "sizes": sim.sizes.int().tolist(),
             "lrs": lrs}
     (folder / "job.json").write_text(json.dumps(meta))

@@ -2,9 +2,16 @@
 (FedAvg, McMahan et al. 2017), and sends the average to every client."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..registry import TOPOLOGIES
 from . import Topology, fedavg
-from .graphs import complete
+
+
+def server(n, degree, rng):
+    """The server reaches everyone: drawn as the complete graph (its average degree is K-1)."""
+    return (1 - np.eye(n)).astype(np.int64)
+
 
 TOPOLOGIES.register("fl", "federated: a server averages the participants every round (FedAvg)")(
-    Topology(complete, aggregate=fedavg, federated=True))
+    Topology(server, aggregate=fedavg, federated=True))

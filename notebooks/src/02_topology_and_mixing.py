@@ -39,7 +39,7 @@ import numpy as np
 
 from dssl_lite import study
 from dssl_lite import preset as make_preset
-from dssl_lite.topology import metropolis_weights, spectral_gap
+from dssl_lite.topologies import metropolis_weights, spectral_gap
 
 quick, run_seeds, _ = study.setup(quick, seeds)
 K = make_preset(preset).clients
