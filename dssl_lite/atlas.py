@@ -1,10 +1,9 @@
 """The atlas: measured runs on a grid, shipped with the package, so every slider position that was
 measured answers at once (the explorer draws it before anyone presses Run; quick notebooks read it).
 
-One CSV row per (preset, objective, topology, degree, alpha, ..., seed) with accuracy, IID
-accuracy, robustness, the random-encoder floor, wall time, device, a hash of the config, the
-package version and a hash of the engine's source, so `verify` can re-run rows and say whether the
-engine has changed since. A grid file lists groups of settings; within a group every alpha trains
+An atlas is a CSV of rows of the runs table (`runs.py`: accuracy, IID accuracy, robustness, the
+random-encoder floor, wall time, device, `Config.key()`, the package version and a hash of the
+engine's source), so `verify` can re-run rows and say whether the engine has changed since. A grid file lists groups of settings; within a group every alpha trains
 with its IID baseline (once per seed), side by side:
 
     preset: live
@@ -13,49 +12,33 @@ with its IID baseline (once per seed), side by side:
       - {objective: [mim, cl], topology: [fl], alpha: [0.01, 0.1, iid]}
       - {objective: [mim, cl], topology: [regular], degree: [4, 8], alpha: [0.01, iid]}
 
-`build` is resumable: rows already in the file (same config hash) are skipped, and the file is
+`build` is resumable: rows already in the file (same `Config.key()`) are skipped, and the file is
 rewritten atomically after every group.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import json
 import math
 import random
-import time
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from .config import FIELD_NAMES, PRESETS, Config, from_dict
 from .errors import ConfigError, short
-from .storage import atomic_write
+from .results import engine_hash
+from .runs import CsvStore, get_or_run, read_csv
 
 HERE = Path(__file__).resolve().parent
 # the measured atlases, <preset>.csv: a wheel's copy, else the source checkout's data/atlas/
 SHIPPED = next((d for d in (HERE / "_resources" / "atlas", HERE.parent / "data" / "atlas") if d.is_dir()),
                HERE.parent / "data" / "atlas")
-COLUMNS = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed",
-           "accuracy", "iid_accuracy", "robustness", "floor", "seconds", "device", "key",
-           "version", "engine", "config"]
 GRID_KEYS = ("preset", "seeds", "groups")
-
-
-@functools.lru_cache(maxsize=1)
-def engine_hash() -> str:
-    """A hash of the engine's source (every module but the CLI, docs and this file): rows built
-    by the same engine re-run to the same numbers on CPU."""
-    skip = {"cli.py", "atlas.py", "report.py", "demo.py"}
-    h = hashlib.sha256()
-    for p in sorted(HERE.rglob("*.py")):
-        if p.name not in skip:
-            h.update(p.relative_to(HERE).as_posix().encode() + p.read_bytes())
-    return h.hexdigest()[:12]
+TOLERANCE = 1e-6  # `verify`: a re-run row must match its atlas row this closely
 
 
 # ----- grids -----
@@ -98,61 +81,25 @@ def expand(spec: dict, max_rows: int = 5000) -> list[Config]:
     return out
 
 
-def _row(preset_name: str, cfg: Config, metrics: dict, floor: float, seconds: float, device: str) -> dict:
-    return {"preset": preset_name, "objective": cfg.objective, "topology": cfg.topology,
-            "degree": cfg.degree, "alpha": math.nan if cfg.alpha is None else cfg.alpha,
-            "mar_weight": cfg.mar_weight, "participation": cfg.participation, "seed": cfg.seed,
-            "accuracy": metrics["accuracy"], "iid_accuracy": metrics["iid_accuracy"],
-            "robustness": metrics["robustness"], "floor": floor, "seconds": seconds, "device": device,
-            "key": cfg.key(), "version": __version__, "engine": engine_hash(),
-            "config": cfg.to_json()}
-
-
 def read(path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        return pd.DataFrame(columns=COLUMNS)
-    table = pd.read_csv(path)
-    if "key" not in table:  # written before configs had a canonical key
-        table["key"] = [from_dict(json.loads(c)).key() for c in table["config"]]
-    return table
+    return read_csv(path)
 
 
 def build(spec: dict, out, preset_name: Optional[str] = None,
           on_group: Optional[Callable[[int, int, float], None]] = None) -> pd.DataFrame:
-    """Train every configuration of `spec` not yet in `out` (a CSV) and add its rows. Groups that
-    share an IID baseline train together (`experiment.run_many`: side by side on CPU, stacked on a
-    GPU); the file is rewritten after every group, so an interrupted build loses one group."""
-    from .experiment import iid_key, run_many
-    from .findings import floor
-    from .simulator import resolve_device
-
-    cfgs = expand(spec)
-    name = preset_name or spec.get("preset", "live")
-    table = read(out)
-    done = set(table["key"]) if len(table) else set()
-    groups: dict[str, list[Config]] = {}
-    for c in cfgs:
-        if c.key() not in done:
-            groups.setdefault(iid_key(c), []).append(c)  # runs sharing an IID baseline train together
-    for i, members in enumerate(groups.values()):
-        t0 = time.perf_counter()
-        results = run_many(members)
-        secs = (time.perf_counter() - t0) / len(members)
-        device = resolve_device(members[0].device).type
-        rows = [_row(name, c, r.metrics, floor(c), secs, device)
-                for c, r in zip(members, results)]
-        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True) if len(table) else pd.DataFrame(rows)
-        atomic_write(out, table[COLUMNS].to_csv(index=False))
-        if on_group:
-            on_group(i + 1, len(groups), time.perf_counter() - t0)
-    return table
+    """Train every configuration of `spec` not yet in `out` (a CSV) and add its rows
+    (`runs.get_or_run` over a `CsvStore`): runs sharing an IID baseline train together, and the
+    file is rewritten after every group, so an interrupted build loses one group at most."""
+    store = CsvStore(out)
+    get_or_run(expand(spec), store, preset_name or spec.get("preset", "live"), on_group=on_group)
+    return store.table
 
 
 def verify(path, rows: int = 3, seed: int = 0) -> dict:
-    """Re-run `rows` random rows of an atlas (with their IID baselines) and compare. On the same
-    engine and CPU the numbers must be identical; -> {"rows", "max_difference", "same_engine", ...}."""
-    from .experiment import clear_iid_cache, run
+    """Re-run `rows` random rows of an atlas (each with its IID baseline, retrained) and compare
+    every number; -> {"rows", "max_difference", "ok", "same_engine", ...}. `ok` only when every
+    difference is within TOLERANCE: on the same engine and CPU the numbers are identical."""
+    from .experiment import forget, run
 
     table = read(path)
     if not len(table):
@@ -162,15 +109,16 @@ def verify(path, rows: int = 3, seed: int = 0) -> dict:
     for i in pick:
         r = table.iloc[i]
         cfg = from_dict(json.loads(r["config"]))
-        clear_iid_cache()
+        forget()
         res = run(cfg)
-        diff = max(abs(res.accuracy - r["accuracy"]), abs(res.iid_accuracy - r["iid_accuracy"]),
-                   abs(res.robustness - r["robustness"]))
+        diffs = {k: abs(res.metrics[k] - float(r[k])) for k in ("accuracy", "iid_accuracy", "robustness")}
+        diff = max(diffs.values())
         worst = max(worst, diff)
         checked.append({"row": int(i), "key": r["key"], "accuracy": res.accuracy,
-                        "atlas_accuracy": float(r["accuracy"]), "difference": diff})
+                        "atlas_accuracy": float(r["accuracy"]), "robustness": res.robustness,
+                        "atlas_robustness": float(r["robustness"]), "difference": diff})
     engines = sorted(set(table["engine"].astype(str)))
-    return {"rows": checked, "max_difference": worst, "atlas_engine": engines,
+    return {"rows": checked, "max_difference": worst, "ok": worst <= TOLERANCE, "atlas_engine": engines,
             "engine": engine_hash(), "same_engine": engines == [engine_hash()]}
 
 

@@ -65,7 +65,7 @@ def live_seconds(objective: str = "mim", device: str = "auto") -> float:
     from . import data, experiment
 
     data.load.cache_clear()
-    experiment.clear_iid_cache()
+    experiment.forget()
     t = time.perf_counter()
     experiment.run(preset("live", objective=objective, device=device))
     return time.perf_counter() - t

@@ -243,36 +243,43 @@ def cmd_reproduce(a) -> int:
         raise ConfigError("alphas", f"got {short(a.alphas)}; allowed: comma-separated numbers > 0") from None
     degrees = positive_ints(a.degrees, "degrees") if a.degrees else None
     check_out(a.out, "out", folder=True)
-    for d in (a.merge.split(",") if a.merge else []):
-        if not list(Path(d).glob("finding*.csv")):
-            raise ConfigError("merge", f"{short(d)} holds no finding*.csv (a `reproduce --out` folder)")
+    merge = a.merge.split(",") if a.merge else []
+    for d in merge:
+        if not (Path(d) / "runs.csv").is_file():
+            raise ConfigError("merge", f"{short(d)} holds no runs.csv (a `reproduce --out` folder)")
     import torch
 
     from . import findings as fd
-    from .report import finding_markdown, write_findings
+    from .report import render, write_findings
+    from .runs import CsvStore
 
     names = {f: fd.base_config(f, a.preset, over) for f in findings}  # validates the overrides
+    options = dict(alphas=alphas, degrees=degrees)
     for f in findings:  # the arms' configs must be valid too, before anything trains
-        fd.arms(f, names[f][1], alphas, degrees)
+        fd.get(f).arms(names[f][1], **options)
     torch.set_num_threads(a.threads)
-    if a.merge:
-        frames = fd.merge(a.merge.split(","))
-        print(write_findings(a.out or ".", frames, {f: fd.base_config(f, a.preset, over) for f in frames}))
-        return 0
-
-    def on_run(row):
-        print(f"finding {row['finding']} {row['arm']:<14} seed {row['seed']}: acc {row['accuracy']:.4f} "
-              f"iid {row['iid_accuracy']:.4f} rho {row['robustness']:.4f} ({row['wall']:.1f} s)",
-              file=sys.stderr, flush=True)
-
-    on_seed = (lambda frames: write_findings(a.out, frames, names)) if a.out else None
-    frames = fd.reproduce(findings, list(range(a.seed0, a.seed0 + a.seeds)), a.preset, alphas, degrees,
-                          over, on_run, on_seed)
-    if a.json:
-        print(json.dumps({f: fr.to_dict("records") for f, fr in frames.items()}, default=float))
+    store = CsvStore(Path(a.out or ".") / "runs.csv") if (a.out or merge) else None
+    if merge:  # pool the rows of other folders (seeds run elsewhere) into this one
+        store.add([r for d in merge for r in CsvStore(Path(d) / "runs.csv").table.to_dict("records")])
+    seeds = list(range(a.seed0, a.seed0 + a.seeds))
+    analyses, rows = {}, {}
+    for f in findings:
+        spec, (name, base) = fd.get(f), names[f]
+        progress_line = lambda i, n, s, f=f: print(f"finding {f}: group {i}/{n} done ({s:.1f} s)",
+                                                   file=sys.stderr, flush=True)
+        if merge:  # no training: what the pooled rows hold
+            rows[f] = spec.label_rows(store.table, base, **options)
+        else:
+            rows[f] = fd.measure(spec, base, seeds, store, name, progress_line, **options)
+        analyses[f] = fd.analyse(spec, rows[f])
+    if a.out:
+        text = write_findings(a.out, analyses, names, rows)
     else:
-        for f, fr in frames.items():
-            print(finding_markdown(f, fr, names[f][1], names[f][0]))
+        text = "\n\n".join(f"Finding {f}: {render(x)}" for f, x in analyses.items())
+    if a.json:
+        print(json.dumps({f: r.to_dict("records") for f, r in rows.items()}, default=float))
+    else:
+        print(text)
     return 0
 
 
@@ -296,18 +303,18 @@ def cmd_atlas(a) -> int:
         raise ConfigError("rows", f"got {a.rows}; allowed: an integer >= 1")
     out = atlas.verify(path, a.rows, a.seed)
     for r in out["rows"]:
-        print(f"row {r['row']} ({r['key']}): accuracy {r['accuracy']:.4f} vs atlas "
-              f"{r['atlas_accuracy']:.4f}, largest difference {r['difference']:.2e}")
-    if out["same_engine"]:
-        same = "the atlas was built by this engine"
-    elif out["max_difference"] == 0:
-        same = (f"the engine's source has changed since (atlas {', '.join(out['atlas_engine'])}, now "
-                f"{out['engine']}), its numbers have not")
-    else:
-        same = (f"the engine has changed since (atlas {', '.join(out['atlas_engine'])}, now {out['engine']}): "
-                "rebuild the atlas")
-    print(f"largest difference over {len(out['rows'])} rows: {out['max_difference']:.2e}; {same}")
-    return 0 if out["max_difference"] == 0 or not out["same_engine"] else 1
+        flag = "" if r["difference"] <= atlas.TOLERANCE else "  DIFFERS"
+        print(f"row {r['row']} ({r['key']}): robustness {r['robustness']:.6f} vs atlas "
+              f"{r['atlas_robustness']:.6f}, largest difference {r['difference']:.2e}{flag}")
+    engines = f"atlas {', '.join(out['atlas_engine'])}, now {out['engine']}"
+    if out["ok"]:
+        print(f"all {len(out['rows'])} rows identical (largest difference {out['max_difference']:.2e})"
+              + ("" if out["same_engine"] else f"; the engine's source has changed since ({engines}), its numbers have not"))
+        return 0
+    bad = [str(r["row"]) for r in out["rows"] if r["difference"] > atlas.TOLERANCE]
+    print(f"rows {', '.join(bad)} differ from the atlas by up to {out['max_difference']:.2e} ({engines}): "
+          f"rebuild it with `dssl-lite atlas build <its grid> --out {path}` after deleting the file")
+    return 1
 
 
 # ----- the parser -----

@@ -5,6 +5,8 @@ FL is judged by its global model; DecL by the mean over clients of each local mo
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
@@ -98,8 +100,29 @@ def evaluate(sim) -> list[dict]:
     return out
 
 
-def random_encoder_accuracy(cfg) -> dict:
-    """The floor: probe accuracy of the untrained (seeded) encoder."""
+def floor_config(cfg):
+    """What decides the floor: the data, the encoder, its seed and the probe. (The encoder is
+    built before the objective's heads from the same seed, so every objective shares it.)"""
+    return cfg.replace(objective="mim", topology="fl", alpha=None, rounds=1, local_steps=1,
+                       warmup_steps=0, participation=1.0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _random_encoder_accuracy(key: str, cfg) -> dict:
     from .simulator import Simulator
 
-    return evaluate(Simulator(cfg.replace(topology="fl", rounds=1, participation=1.0)))[0]
+    return evaluate(Simulator(cfg))[0]
+
+
+def random_encoder_accuracy(cfg) -> dict:
+    """The floor: probe accuracies of the untrained (seeded) encoder (memoised per process)."""
+    c = floor_config(cfg)
+    return _random_encoder_accuracy(c.key(), c)
+
+
+def floor(cfg, seeds=None) -> float:
+    """The random-encoder floor under the config's own probe, mean over `seeds` (default: its
+    seed). Beside every accuracy: a ratio of accuracies at the floor says nothing."""
+    seeds = [cfg.seed] if seeds is None else seeds
+    return float(sum(random_encoder_accuracy(cfg.replace(seed=int(s)))[f"global_{cfg.probe}"]
+                     for s in seeds) / len(seeds))

@@ -3,7 +3,9 @@
 `robustness = accuracy(alpha) / accuracy(IID)` with everything else equal (same seed, model and
 rounds). A config's IID baseline is the same config with `alpha=None`; it is trained in the same
 vmapped steps as the non-IID run on a GPU (one stacked call, not two runs), beside it in another
-thread on CPU, and cached per config in this process, so moving alpha does not recompute it.
+thread on CPU. Every run trained in this process is remembered by its `Config.key()` in `MEMORY`
+(the one cache), so moving alpha does not retrain the baseline and `runs.get_or_run` never
+trains a run twice.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from .simulator import Diverged, Simulator, Stopped, resolve_device
 
 OnRound = Callable[[str, dict], None]  # (phase: "iid" | "non_iid", record) -> None; record has "seed"
 
-_IID_CACHE: dict[str, tuple[dict, list]] = {}
+MEMORY: dict[str, tuple[dict, list, float]] = {}  # Config.key() -> (metrics, history, seconds)
 
 
 def train_stack(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
@@ -55,9 +57,9 @@ def train(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optiona
     return metrics[0], histories[0], sim
 
 
-def clear_iid_cache() -> None:
-    """Forget cached IID baselines (for cold timings and for tests that must retrain them)."""
-    _IID_CACHE.clear()
+def forget() -> None:
+    """Forget every run trained in this process (for cold timings and tests that must retrain)."""
+    MEMORY.clear()
 
 
 def iid_key(cfg: Config) -> str:
@@ -67,7 +69,7 @@ def iid_key(cfg: Config) -> str:
 
 def is_cached(cfg: Config) -> bool:
     """Whether `cfg`'s IID baseline is already trained in this process."""
-    return iid_key(cfg) in _IID_CACHE
+    return iid_key(cfg) in MEMORY
 
 
 def stacking_pays(cfg: Config) -> bool:
@@ -80,44 +82,51 @@ def stacking_pays(cfg: Config) -> bool:
 
 def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
              on_round: Optional[OnRound] = None, keep_simulator: bool = False,
-             stack: Optional[bool] = None):
+             stack: Optional[bool] = None, reuse: bool = False):
     """Non-IID runs + their IID baselines -> one `Result` per config (and the simulator that
-    trained the first config, if `keep_simulator`). With `stack` (default: on a GPU) configs that
-    can share a vmapped step are trained together with every baseline not yet cached.
+    trained the first config, if `keep_simulator`). Baselines already in `MEMORY` are reused; with
+    `reuse`, so are the configs themselves (then nothing trained twice is trained again). With
+    `stack` (default: on a GPU) configs that can share a vmapped step train together.
 
     Example:
-        >>> results = run_many([preset("live", seed=s) for s in range(3)])  # 3 seeds + 3 baselines, one stack
+        >>> results = run_many([preset("live", seed=s) for s in range(3)])  # 3 seeds + 3 baselines
     """
     t0 = time.perf_counter()
-    jobs: list[tuple[Config, str]] = [(c, "iid" if c.iid else "non_iid") for c in cfgs]
-    wanted = {c.key() for c in cfgs}
+    jobs: list[tuple[Config, str]] = []
+    wanted = set()
+    for c in cfgs:
+        if c.key() not in wanted and not (reuse and c.key() in MEMORY and not keep_simulator):
+            jobs.append((c, "iid" if c.iid else "non_iid"))
+            wanted.add(c.key())
     for c in cfgs:
         key = iid_key(c)
-        if not c.iid and key not in _IID_CACHE and key not in wanted:
+        if not c.iid and key not in MEMORY and key not in wanted:
             jobs.append((c.replace(alpha=None), "iid"))
             wanted.add(key)
     stack = stacking_pays(cfgs[0]) if stack is None else stack
     groups: dict[str, list[tuple[Config, str]]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault(stack_key(job[0]) if stack else str(i), []).append(job)
-    trained = train_groups(list(groups.values()), stop, on_round)
-    done: dict[str, tuple[dict, list]] = {}
+    trained = train_groups(list(groups.values()), stop, on_round) if groups else []
+    seconds = time.perf_counter() - t0
     for group, (metrics, histories, _) in zip(groups.values(), trained):
         for (c, phase), m, h in zip(group, metrics, histories):
-            done[c.key()] = (m, h)
-            if c.iid:
-                _IID_CACHE[c.key()] = (m, h)
-    first_sim = trained[0][2]
-    seconds = time.perf_counter() - t0
-    results = []
-    for c in cfgs:
-        metrics, history = done[c.key()]
-        iid_metrics, iid_history = done.get(iid_key(c)) or _IID_CACHE[iid_key(c)]
-        metrics = {**metrics, "iid_accuracy": iid_metrics["accuracy"],
-                   "robustness": metrics["accuracy"] / max(iid_metrics["accuracy"], 1e-12),
-                   "drop": iid_metrics["accuracy"] - metrics["accuracy"]}
-        results.append(Result(c.as_dict(), metrics, history, [] if c.iid else iid_history, seconds))
+            MEMORY[c.key()] = (m, h, seconds)
+    results = [recall(c) for c in cfgs]
+    first_sim = trained[0][2] if trained else None
     return (results, first_sim) if keep_simulator else results
+
+
+def recall(cfg: Config) -> Optional[Result]:
+    """`cfg`'s `Result` from runs already trained in this process (None if it or its baseline was not)."""
+    if cfg.key() not in MEMORY or iid_key(cfg) not in MEMORY:
+        return None
+    metrics, history, seconds = MEMORY[cfg.key()]
+    iid_metrics, iid_history, _ = MEMORY[iid_key(cfg)]
+    metrics = {**metrics, "iid_accuracy": iid_metrics["accuracy"],
+               "robustness": metrics["accuracy"] / max(iid_metrics["accuracy"], 1e-12),
+               "drop": iid_metrics["accuracy"] - metrics["accuracy"]}
+    return Result(cfg.as_dict(), metrics, history, [] if cfg.iid else iid_history, seconds)
 
 
 def train_groups(groups, stop=None, on_round=None) -> list:

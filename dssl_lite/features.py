@@ -120,6 +120,26 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     return float((y.T @ x).pow(2).sum() / ((x.T @ x).norm() * (y.T @ y).norm()).clamp_min(1e-300))
 
 
+@torch.no_grad()
+def local_drift(sim, n_points: int = 500, seed: int = 0) -> dict:
+    """Local-vs-global feature drift in two numbers: the mean over clients of linear CKA (1 = the
+    same space up to rotation and scale) and of MMD^2 (0 = the same distribution) between each
+    local model's features and the global (FL) or consensus (DecL) model's, on `n_points` test
+    images. Local models as `pick_models` defines them."""
+    g = torch.Generator().manual_seed(seed)
+    x = sim.data.test_x[torch.randperm(len(sim.data.test_x), generator=g)[:n_points].to(sim.device)]
+    enc = sim.model.encoder
+    one = lambda params: encode(enc, {n: t[None] for n, t in sim.encoder_params(params).items()}, x)[0]
+    ref = one(sim.global_params())
+    stacked = local_update(sim) if sim.federated else sim.params
+    ckas, mmds = [], []
+    for k in range(sim.cfg.clients):
+        f = one({n: t[k] for n, t in stacked.items()})
+        ckas.append(linear_cka(ref, f))
+        mmds.append(float(mmd2_unbiased(ref, f)))
+    return dict(cka=float(np.mean(ckas)), mmd2=float(np.mean(mmds)))
+
+
 # ----- pictures -----
 def _reducer(seed: int, n_neighbors: int):
     import umap  # ~9 s to import; only here, so `import dssl_lite.features` stays cheap

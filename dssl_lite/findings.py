@@ -1,221 +1,216 @@
-"""The paper's four findings as comparisons over seeds: which runs each trains, and the paired
-statistics of their results (pictures and markdown live in `report.py`, the command in `cli.py`).
+"""The paper's four findings as declarative specs, and one `analyse` that judges any of them.
 
-  1  MIM vs CL robustness across alpha (FL)            diff = rho(mim) - rho(cl) per alpha
-  2  DecL robustness across average degree, FL as the   diffs complete - ring, fl - ring, and the
-     reference                                          Pearson/Spearman correlation of rho with
-                                                        the spectral gap (and the degree)
-  3  MAR vs MIM robustness                              diff = rho(mar) - rho(mim)
-  4  local-vs-global feature drift, CL vs MIM           diff of linear CKA and of MMD^2
-
-rho = robustness = accuracy(non-IID) / accuracy(IID). Every table carries the random-encoder
-floor: a ratio of accuracies at the floor measures nothing an objective learned.
+A `Finding` names its arms (the configs one seed trains, each with a label), the paired
+comparisons the paper's claim predicts (`a - b` above 0) and, for finding 2, a trend (robustness
+should rise with average degree). `analyse(finding, rows)` reads rows of the runs table
+(`runs.get_or_run`) and returns per-arm summaries and every comparison with its paired 95 %
+interval and a verdict in words (`stats.verdict`); `report.render` writes it for people. `demo`,
+`reproduce`, the notebooks' conclusions and the explorer's paper-versus-measured line all go
+through here, so each claim is judged one way.
 
 Example:
-    >>> frame = run_finding(1, preset("tiny"), seeds=[0, 1], alphas=[0.1])
-    >>> analyse(1, frame)["comparisons"]
+    >>> f = FINDINGS[1]
+    >>> rows = get_or_run(f.configs(preset("tiny"), seeds=[0, 1]))
+    >>> analyse(f, rows, preset("tiny")).headline
 """
 from __future__ import annotations
 
+import json
 import math
-import time
-from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
-from .config import Config, ConfigError, preset
-from .features import linear_cka, local_update  # one definition of drift, shared with the pictures
-from .stats import correlation, paired_difference, summarize
+from .config import Config, ConfigError, from_dict, preset
+from .stats import (OPPOSITE, SHOWS, UNCLEAR, at_floor, paired_difference, rank_trend, spread,
+                    summarize, verdict)
 
-TITLES = {1: "MIM is more robust to non-IID data than CL (FL)",
-          2: "DecL robustness rises with average connectivity; FL no less robust",
-          3: "MAR (MIM + MMD alignment) improves robustness over MIM",
-          4: "CL local feature spaces drift from the global more than MIM's"}
+
+@dataclass(frozen=True)
+class Comparison:
+    """`a - b` in `metric`, paired by seed; the paper predicts it above 0 (`sign` +1)."""
+
+    a: str
+    b: str
+    metric: str = "robustness"
+    means: str = ""       # what a positive difference means, in words
+
+    @property
+    def label(self) -> str:
+        return f"{self.a} - {self.b}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    number: int
+    title: str
+    claim: str                                  # the paper's claim, in plain words
+    arms: Callable[..., list]                   # (base, **options) -> [(label, config)], one seed
+    comparisons: Callable[[list], list]         # arm labels -> [Comparison], the headline first
+    trend: Optional[tuple] = None               # (x, y): y should rise with x over the DecL arms
+    drift: bool = False                         # rows need the feature drift (finding 4)
+    notebook: str = ""
+    doc: str = ""                               # its section of docs/fidelity.md
+
+    def configs(self, base: Config, seeds: Sequence[int], **options) -> list[Config]:
+        return [c.replace(seed=int(s)) for s in seeds for _, c in self.arms(base, **options)]
+
+    def label_rows(self, rows: pd.DataFrame, base: Config, **options) -> pd.DataFrame:
+        """`rows` with an `arm` column (the arm each row's setting belongs to; others dropped)."""
+        arms = self.arms(base, **options)
+        names = {_setting(c): label for label, c in arms}
+        order = {label: i for i, (label, _) in enumerate(arms)}
+        arm = [names.get(_setting(from_dict(json.loads(c)))) for c in rows["config"]]
+        out = rows.assign(arm=arm).dropna(subset=["arm"])
+        return out.assign(_order=out["arm"].map(order)).sort_values(["_order", "seed"], kind="stable") \
+                  .drop(columns="_order").reset_index(drop=True)
+
+
+def _setting(cfg: Config) -> str:
+    return cfg.replace(seed=0).key()
+
+
+# ----- the four findings -----
+def _mim_vs_cl(base: Config, alphas=None, **_) -> list:
+    alphas = list(alphas) if alphas else [base.alpha]
+    return [(f"{obj} a={a:g}", base.replace(objective=obj, alpha=a, topology="fl"))
+            for a in alphas for obj in ("mim", "cl")]
+
+
+def _connectivity(base: Config, degrees=None, **_) -> list:
+    k = base.clients
+    degrees = list(degrees) if degrees is not None else [d for d in (4, 6, 10) if 2 < d < k - 1]
+    out = [("ring", base.replace(topology="ring"))]
+    out += [(f"regular-{d}", base.replace(topology="regular", degree=d))
+            for d in degrees if 2 < d < k - 1 and (k * d) % 2 == 0]
+    return out + [("complete", base.replace(topology="complete")), ("fl", base.replace(topology="fl"))]
+
+
+def _pair(objectives: tuple) -> Callable:
+    return lambda base, **_: [(obj, base.replace(objective=obj)) for obj in objectives]
+
+
+FINDINGS: dict[int, Finding] = {f.number: f for f in (
+    Finding(1, "MIM is more robust to non-IID data than CL (FL)",
+            "masked image modelling (MIM) keeps more of its IID accuracy than contrastive learning "
+            "(CL) when clients' data are non-IID",
+            _mim_vs_cl,
+            lambda labels: [Comparison(a, a.replace("mim", "cl", 1), "robustness", "MIM more robust")
+                            for a in labels if a.startswith("mim ")],
+            notebook="03_mim_vs_cl.ipynb", doc="fidelity.md#finding-1-mim-against-cl"),
+    Finding(2, "DecL robustness rises with average connectivity; FL no less robust",
+            "decentralised learning gets more robust as the graph gets better connected, so "
+            "federated learning (everyone averaged by a server) is no less robust than any graph",
+            _connectivity,
+            lambda labels: [Comparison("complete", "ring", "robustness", "the densest graph more robust"),
+                            Comparison("fl", "ring", "robustness", "FL more robust than the ring")],
+            trend=("average_degree", "robustness"),
+            notebook="04_connectivity.ipynb", doc="fidelity.md#finding-2-connectivity"),
+    Finding(3, "MAR improves robustness over MIM",
+            "MAR (MIM plus an alignment of local features to the global ones) is more robust than "
+            "MIM alone", _pair(("mim", "mar")),
+            lambda labels: [Comparison("mar", "mim", "robustness", "MAR more robust"),
+                            Comparison("mar", "mim", "accuracy", "MAR more accurate")],
+            notebook="05_mar.ipynb", doc="fidelity.md#finding-3-mar-against-mim"),
+    Finding(4, "CL local feature spaces drift from the global more than MIM's",
+            "clients' local feature spaces drift further from the global model's under CL than under MIM",
+            _pair(("mim", "cl")),
+            lambda labels: [Comparison("mim", "cl", "cka", "MIM's local features closer to the global (CKA)"),
+                            Comparison("cl", "mim", "mmd2", "CL's local features further (MMD^2)")],
+            drift=True, notebook="06_feature_spaces.ipynb", doc="fidelity.md#finding-4-feature-drift"),
+)}
 TEACH = {1: "teach-mim-vs-cl", 2: "teach-connectivity", 3: "teach-mar", 4: "teach-features"}
 PAPER = {1: "paper-mim-vs-cl", 2: "paper-connectivity", 3: "paper-mar", 4: "paper-features"}
 
 
-def arms(finding: int, base: Config, alphas: Optional[Iterable[float]] = None,
-         degrees: Optional[Iterable[int]] = None) -> list[tuple[str, Config]]:
-    """The configs one seed of a finding trains, as `(arm label, config)`."""
-    if finding == 1:
-        alphas = list(alphas) if alphas else [base.alpha]
-        return [(f"{obj} a={a:g}", base.replace(objective=obj, alpha=a, topology="fl"))
-                for a in alphas for obj in ("mim", "cl")]
-    if finding == 2:
-        k = base.clients
-        degrees = list(degrees) if degrees is not None else [d for d in (4, 6, 10) if 2 < d < k - 1]
-        out = [("ring", base.replace(topology="ring", degree=2))]
-        out += [(f"regular-{d}", base.replace(topology="regular", degree=d))
-                for d in degrees if 2 < d < k - 1 and (k * d) % 2 == 0]
-        return out + [("complete", base.replace(topology="complete")), ("fl", base.replace(topology="fl"))]
-    if finding == 3:
-        return [(obj, base.replace(objective=obj)) for obj in ("mim", "mar")]
-    if finding == 4:
-        return [(obj, base.replace(objective=obj)) for obj in ("mim", "cl")]
-    raise ConfigError("finding", f"got {finding!r}; allowed: 1, 2, 3, 4")
-
-
-@torch.no_grad()
-def _features(sim, params, x):
-    from .evaluate import encode
-
-    return encode(sim.model.encoder, {n: t[None] for n, t in sim.encoder_params(params).items()}, x)[0]
-
-
-def local_drift(sim, n_points: int = 500, seed: int = 0) -> dict:
-    """Local-vs-global feature drift as `features.py` defines it: FL locals are one round of local
-    training from the global model (`local_update`, never aggregated), DecL locals are what each
-    client holds, compared with the consensus. Features on `n_points` test images; -> mean over
-    clients of linear CKA (1 = same space up to rotation and scale) and of MMD^2 (0 = same)."""
-    from .objectives import mmd2_unbiased
-
-    g = torch.Generator().manual_seed(seed)
-    x = sim.data.test_x[torch.randperm(len(sim.data.test_x), generator=g)[:n_points].to(sim.device)]
-    ref = _features(sim, sim.global_params(), x)
-    stacked = local_update(sim) if sim.federated else sim.params
-    ckas, mmds = [], []
-    for k in range(sim.cfg.clients):
-        f = _features(sim, {n: t[k] for n, t in stacked.items()}, x)
-        ckas.append(linear_cka(ref, f))
-        mmds.append(float(mmd2_unbiased(ref, f)))
-    return dict(cka=float(np.mean(ckas)), mmd2=float(np.mean(mmds)))
-
-
-_RUNS: dict[str, dict] = {}  # config json (+ drift flag) -> row; shared MIM runs are trained once
-
-
-def run_one(cfg: Config, drift: bool = True) -> dict:
-    """Train one config (non-IID + cached IID baseline) -> a flat row of numbers, with the
-    local-vs-global drift (finding 4) of the non-IID run if `drift`. Memoised per config, so the
-    MIM/CL runs that findings 1, 3 and 4 share train once per process."""
-    from .experiment import run
-
-    key = cfg.to_json()
-    if key not in _RUNS or (drift and "cka" not in _RUNS[key]):
-        res, sim = run(cfg, keep_simulator=True)
-        m = res.metrics
-        row = {k: m.get(k, math.nan) for k in ("accuracy", "iid_accuracy", "robustness", "drop",
-                                               "global_knn", "global_linear", "heterogeneity",
-                                               "spectral_gap", "average_degree")}
-        row["consensus_accuracy"] = m.get("consensus_accuracy", math.nan)
-        row["seconds"] = res.seconds
-        if drift:
-            row.update(local_drift(sim, seed=cfg.seed))
-        _RUNS[key] = row
-    return dict(_RUNS[key])
-
-
-_FLOORS: dict[str, dict] = {}
-
-
-def floor_accuracy(cfg: Config) -> dict:
-    """The random-encoder floor (both probes) of a config's seed, memoised."""
-    from .evaluate import random_encoder_accuracy
-
-    key = cfg.replace(objective="mim", topology="fl", alpha=None).to_json()
-    if key not in _FLOORS:
-        _FLOORS[key] = random_encoder_accuracy(cfg)
-    return _FLOORS[key]
-
-
-def floor(cfg: Config, seeds: Optional[Sequence[int]] = None) -> float:
-    """The random-encoder floor under the config's own probe, mean over `seeds` (default: its seed)."""
-    seeds = [cfg.seed] if seeds is None else seeds
-    return float(np.mean([floor_accuracy(cfg.replace(seed=int(s)))[f"global_{cfg.probe}"] for s in seeds]))
-
-
-def run_finding(finding: int, base: Config, seeds: Sequence[int], alphas=None, degrees=None,
-                on_run: Optional[Callable[[dict], None]] = None) -> pd.DataFrame:
-    """Every arm of a finding for every seed -> one row per (arm, seed), with the floor."""
-    rows = []
-    for seed in seeds:
-        for label, cfg in arms(finding, base, alphas, degrees):
-            cfg = cfg.replace(seed=seed)
-            t0 = time.perf_counter()
-            row = dict(finding=finding, dataset=cfg.dataset, arm=label, objective=cfg.objective,
-                       alpha=cfg.alpha, topology=cfg.topology, degree=cfg.degree, seed=seed,
-                       floor=floor(cfg), **run_one(cfg, drift=finding in (1, 4)))
-            row["wall"] = time.perf_counter() - t0
-            rows.append(row)
-            if on_run:
-                on_run(row)
-    return pd.DataFrame(rows)
-
-
-def _pairs(frame: pd.DataFrame, a: str, b: str, col: str) -> tuple[np.ndarray, np.ndarray]:
-    wide = frame.pivot_table(index="seed", columns="arm", values=col).dropna(subset=[a, b])
-    return wide[a].to_numpy(), wide[b].to_numpy()
-
-
-def analyse(finding: int, frame: pd.DataFrame, confidence: float = 0.95) -> dict:
-    """-> {"arms": per-arm summary, "comparisons": paired differences, "correlation": rows or None}."""
-    cols = ["accuracy", "iid_accuracy", "robustness"] + (["cka", "mmd2"] if finding == 4 else [])
-    arm_rows = []
-    for label, g in frame.groupby("arm", sort=False):
-        r = {"arm": label, "n": len(g), "floor": g["floor"].mean()}
-        for c in cols:
-            s = summarize(g[c], confidence)
-            r[c], r[c + "_std"] = s["mean"], s["std"]
-        if finding == 2:
-            r["average_degree"], r["spectral_gap"] = g["average_degree"].mean(), g["spectral_gap"].mean()
-        arm_rows.append(r)
-    labels = list(dict.fromkeys(frame["arm"]))
-    if finding == 1:
-        pairs = [(f"mim a={a:g}", f"cl a={a:g}", "robustness") for a in dict.fromkeys(frame["alpha"])]
-    elif finding == 2:
-        pairs = [(x, y, "robustness") for x, y in (("complete", "ring"), ("fl", "ring"), ("fl", "complete"))]
-    elif finding == 3:
-        pairs = [("mar", "mim", "robustness"), ("mar", "mim", "accuracy")]
-    else:
-        pairs = [("mim", "cl", "cka"), ("cl", "mim", "mmd2"), ("mim", "cl", "robustness")]
-    comps = []
-    for a, b, col in pairs:
-        if a in labels and b in labels:
-            comps.append({"comparison": f"{a} - {b}", "metric": col,
-                          **paired_difference(*_pairs(frame, a, b, col), confidence)})
-    corr = None
-    if finding == 2:
-        decl = frame[frame["topology"] != "fl"]
-        corr = pd.DataFrame([{"x": x, "y": "robustness", **correlation(decl[x], decl["robustness"])}
-                             for x in ("spectral_gap", "average_degree")])
-    return {"arms": pd.DataFrame(arm_rows), "comparisons": pd.DataFrame(comps), "correlation": corr}
+def get(number: int) -> Finding:
+    if number not in FINDINGS:
+        raise ConfigError("finding", f"got {number!r}; allowed: 1, 2, 3, 4")
+    return FINDINGS[number]
 
 
 def base_config(finding: int, preset_name: Optional[str], overrides: Optional[dict]) -> tuple[str, Config]:
+    """A finding's starting config: a named preset for all findings, or each finding's own
+    teaching (`None`/"teach") or paper-scale ("paper") preset."""
     name = {None: TEACH, "teach": TEACH, "paper": PAPER}.get(preset_name, {finding: preset_name})[finding]
     return name, preset(name, **(overrides or {}))
 
 
-def reproduce(findings: Sequence[int], seeds: Sequence[int], preset_name: Optional[str] = None,
-              alphas=None, degrees=None, overrides: Optional[dict] = None, on_run=None,
-              on_seed: Optional[Callable[[dict], None]] = None) -> dict[int, pd.DataFrame]:
-    """Run the findings seed by seed (all findings for seed 0, then seed 1, ...), calling
-    `on_seed(frames)` after every seed (the CLI rewrites its outputs there, so an interrupted run
-    keeps every finished seed).
-    `preset_name`: a preset for all findings, or None/"teach"/"paper" for each finding's own.
-    Runs that findings share (same config) train once."""
-    names = {f: base_config(f, preset_name, overrides) for f in findings}
-    frames = {f: pd.DataFrame() for f in findings}
-    for seed in seeds:
-        for f in findings:
-            new = run_finding(f, names[f][1], [seed], alphas, degrees, on_run)
-            frames[f] = pd.concat([frames[f], new], ignore_index=True)
-        if on_seed:
-            on_seed(frames)
-    return frames
+# ----- judging -----
+@dataclass
+class Analysis:
+    """What the runs say about one finding: per-arm numbers, paired comparisons, the trend."""
+
+    finding: Finding
+    arms: pd.DataFrame          # arm, n, floor, at_floor and mean / sd of each metric
+    comparisons: pd.DataFrame   # comparison, metric, mean, ci_low, ci_high, n, cohen_d, verdict
+    trend: Optional[dict] = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def headline(self) -> dict:
+        """The comparison (or trend) the claim rests on, with its verdict."""
+        if self.trend is not None:
+            return self.trend
+        return self.comparisons.iloc[0].to_dict() if len(self.comparisons) else {"verdict": UNCLEAR, "n": 0}
+
+    @property
+    def verdict(self) -> str:
+        return self.headline["verdict"]
 
 
-def merge(dirs: Sequence[str]) -> dict[int, pd.DataFrame]:
-    """Pool `finding{N}.csv` from several output folders (seeds run in separate processes or on
-    separate machines) -> one frame per finding, each (arm, seed) once."""
-    frames: dict[int, pd.DataFrame] = {}
-    for f in TITLES:
-        parts = [pd.read_csv(p) for d in dirs if (p := Path(d) / f"finding{f}.csv").exists()]
-        if parts:
-            frame = pd.concat(parts, ignore_index=True).drop_duplicates(subset=["arm", "seed"])
-            frames[f] = frame.sort_values(["seed"], kind="stable").reset_index(drop=True)
-    return frames
+def analyse(finding: Finding, rows: pd.DataFrame, base: Optional[Config] = None, **options) -> Analysis:
+    """Judge `finding` on rows of the runs table (labelled by arm, or labelled here from `base`)."""
+    if "arm" not in rows:
+        rows = finding.label_rows(rows, base, **options)
+    metrics = ["accuracy", "iid_accuracy", "robustness"] + (["cka", "mmd2"] if finding.drift else [])
+    arm_rows, collapsed = [], set()
+    for label, g in rows.groupby("arm", sort=False):
+        r = {"arm": label, "n": len(g), "floor": float(g["floor"].mean())}
+        for m in metrics + ["average_degree", "spectral_gap"]:
+            if m in g:
+                r[m], r[m + "_sd"] = float(g[m].mean()), spread(g[m])
+        r["at_floor"] = at_floor(r["iid_accuracy"], r["floor"])
+        if r["at_floor"]:
+            collapsed.add(label)
+        arm_rows.append(r)
+    labels = list(dict.fromkeys(rows["arm"]))
+    comps, notes = [], []
+    for c in finding.comparisons(labels):
+        if c.a not in labels or c.b not in labels:
+            continue
+        a, b = _paired(rows, c.a, c.b, c.metric)
+        d = paired_difference(a, b)
+        v = verdict(d)
+        bad = collapsed & {c.a, c.b}
+        if bad and c.metric in ("robustness", "accuracy"):
+            v = UNCLEAR
+            notes.append(f"{', '.join(sorted(bad))} collapsed (IID accuracy at the untrained encoder's "
+                         f"floor): its ratio means nothing, so {c.label} proves nothing either way.")
+        comps.append({"comparison": c.label, "metric": c.metric, "means": c.means, **d, "verdict": v})
+    trend = None
+    if finding.trend is not None:
+        x, y = finding.trend
+        decl = rows[rows["topology"] != "fl"]
+        if decl["arm"].nunique() >= 3:
+            t = rank_trend(decl, x, y)
+            trend = {"comparison": f"rank correlation of {y} with {x} (DecL graphs, per seed)",
+                     "metric": "spearman", **t, "verdict": verdict(t)}
+    return Analysis(finding, pd.DataFrame(arm_rows), pd.DataFrame(comps), trend, notes)
+
+
+def _paired(rows: pd.DataFrame, a: str, b: str, col: str) -> tuple[np.ndarray, np.ndarray]:
+    wide = rows.pivot_table(index="seed", columns="arm", values=col).dropna(subset=[a, b])
+    return wide[a].to_numpy(), wide[b].to_numpy()
+
+
+def measure(finding: Finding, base: Config, seeds: Sequence[int], store=None, preset_name: str = "",
+            on_group=None, **options) -> pd.DataFrame:
+    """The rows of every arm of `finding` at every seed (labelled), from `store` or trained."""
+    from .runs import get_or_run
+
+    rows = get_or_run(finding.configs(base, seeds, **options), store, preset_name, drift=finding.drift,
+                      on_group=on_group)
+    return finding.label_rows(rows, base, **options)

@@ -1,10 +1,12 @@
-"""Pictures and tables: the findings' plots and markdown, and a sweep folder's summary.
+"""Words, pictures and tables for people: a finding's verdict in three plain parts (`render`),
+its plot and markdown, and a sweep folder's summary.
 
-Reads numbers (frames, result files); computes nothing new and trains nothing.
+Reads numbers (analyses, rows, result files); computes nothing new and trains nothing.
 """
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -12,50 +14,67 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .findings import TITLES, analyse
-from .stats import summarize
+from .findings import Analysis
 from .storage import DamagedFile, atomic_write, read_json
 
 
 # ----- findings -----
-def plot(finding: int, frame: pd.DataFrame, ax=None):
-    """One picture per finding; returns `(fig, ax)`. Error bars: 95% t-interval over seeds."""
+def interval(d: dict) -> str:
+    """`+0.076 (95 % interval +0.016 to +0.137, 10 seeds)`, or the one-seed caveat."""
+    if d.get("n", 0) < 2 or not math.isfinite(d.get("ci_low", math.nan)):
+        return f"{d['mean']:+.3f} (one seed: no interval)"
+    return f"{d['mean']:+.3f} (95 % interval {d['ci_low']:+.3f} to {d['ci_high']:+.3f}, {d['n']} seeds)"
+
+
+def render(a: Analysis, doc_prefix: str = "") -> str:
+    """One finding in three plain parts: what the paper claims, what was measured here (with the
+    interval and the number of seeds), and the verdict; then any caveat and where to read more."""
+    h = a.headline
+    what = h["comparison"] + (f" in {h['metric']}" if h.get("metric") not in (None, "spearman") else "")
+    text = (f"**The paper claims** that {a.finding.claim}. **Measured here:** {what}: {interval(h)}. "
+            f"**Verdict: {h['verdict']}.**")
+    others = a.comparisons.iloc[0 if a.trend is not None else 1:] if len(a.comparisons) else a.comparisons
+    if len(others):
+        text += " Also: " + "; ".join(f"{r['comparison']} ({r['metric']}) {interval(r)}, {r['verdict']}"
+                                      for r in others.to_dict("records")) + "."
+    for note in a.notes:
+        text += " " + note
+    if a.finding.doc:
+        text += f" More: [{a.finding.doc}]({doc_prefix}{a.finding.doc})."
+    return text
+
+
+def plot(a: Analysis, axes=None):
+    """Left: each arm's robustness (mean +- 1 sd over seeds; collapsed arms marked); right: the
+    paired differences the verdict uses, with their 95 % intervals. Returns `(fig, axes)`."""
     import matplotlib.pyplot as plt
 
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3.5))
-    ci = lambda v: summarize(v)["mean"] - summarize(v)["ci_low"] if len(v) > 1 else 0.0
-    if finding == 1:
-        for obj, g in frame.groupby("objective"):
-            s = g.groupby("alpha")["robustness"]
-            ax.errorbar(s.mean().index, s.mean(), yerr=s.apply(ci), marker="o", capsize=3, label=obj)
-        ax.set_xscale("log")
-        ax.set_xlabel("alpha (Dirichlet; smaller = more skewed)")
-    elif finding == 2:
-        decl = frame[frame["topology"] != "fl"]
-        s = decl.groupby("average_degree")["robustness"]
-        ax.errorbar(s.mean().index, s.mean(), yerr=s.apply(ci), marker="o", capsize=3, label="DecL (local models)")
-        fl = frame[frame["topology"] == "fl"]["robustness"]
-        if len(fl):
-            ax.axhline(fl.mean(), color="k", ls="--", label=f"FL {fl.mean():.3f}")
-        ax.set_xlabel("average degree")
-    else:
-        col = "cka" if finding == 4 else "robustness"
-        labels = list(dict.fromkeys(frame["arm"]))
-        wide = frame.pivot_table(index="seed", columns="arm", values=col)[labels]
-        for _, r in wide.iterrows():
-            ax.plot(range(len(labels)), r.to_numpy(), color="0.7", marker=".", lw=0.8)
-        ax.errorbar(range(len(labels)), wide.mean(), yerr=[ci(wide[c].dropna()) for c in labels],
-                    marker="o", color="C3", capsize=4, lw=0, elinewidth=2, label="mean, 95% CI")
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set_xlim(-0.5, len(labels) - 0.5)
-        if finding == 4:
-            ax.set_ylabel("linear CKA, local vs start (1 = no drift)")
-    if finding != 4:
-        ax.set_ylabel("robustness = acc(non-IID) / acc(IID)")
-    ax.set_title(f"Finding {finding}: {frame['dataset'].iloc[0]}", fontsize=10)
-    ax.legend(fontsize=8)
+    fig, axes = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(10, 3.6))
+    arms, left, right = a.arms, axes[0], axes[1]
+    metric = "cka" if a.finding.drift else "robustness"
+    x = np.arange(len(arms))
+    left.errorbar(x, arms[metric], yerr=arms[metric + "_sd"], marker="o", capsize=3, lw=0, elinewidth=1.5)
+    for i, r in enumerate(arms.to_dict("records")):
+        if r["at_floor"]:
+            left.annotate("collapsed:\nratio means nothing", (i, r[metric]), fontsize=7, color="C3",
+                          ha="center", xytext=(0, 12), textcoords="offset points")
+    left.set_xticks(x, arms["arm"], rotation=20, fontsize=8)
+    left.set_ylabel(f"{metric} (mean +- 1 sd over seeds)")
+    if metric == "robustness":
+        left.axhline(1.0, color="0.7", lw=1, ls=":")
+    comps = [*([a.trend] if a.trend else []), *a.comparisons.to_dict("records")]
+    y = np.arange(len(comps))
+    mean = np.array([c["mean"] for c in comps])
+    lo = np.array([c["ci_low"] for c in comps])
+    hi = np.array([c["ci_high"] for c in comps])
+    right.errorbar(mean, y, xerr=[np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)], fmt="o", capsize=3)
+    right.axvline(0, color="0.5", lw=1)
+    right.set_yticks(y, [f"{c['comparison']} ({c['metric']})\n{c['verdict']}" for c in comps], fontsize=7)
+    right.invert_yaxis()
+    right.set_xlabel("paired difference, mean and 95 % interval")
+    fig.suptitle(f"Finding {a.finding.number}: {a.finding.title}", fontsize=10)
     fig.tight_layout()
-    return fig, ax
+    return fig, axes
 
 
 def markdown_table(df: Optional[pd.DataFrame]) -> str:
@@ -67,35 +86,32 @@ def markdown_table(df: Optional[pd.DataFrame]) -> str:
     return "\n".join(lines + ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)])
 
 
-def finding_markdown(finding: int, frame: pd.DataFrame, base: Config, preset_name: str) -> str:
-    """The markdown section for one finding."""
-    a = analyse(finding, frame)
-    parts = [f"## Finding {finding}: {TITLES[finding]}",
-             f"preset `{preset_name}`, dataset `{base.dataset}`, seeds {sorted(set(frame['seed']))}, "
-             f"probe {base.probe}; random-encoder floor {frame['floor'].mean():.4f}; "
-             f"{frame['wall'].sum():.0f} s of training", "", markdown_table(a["arms"]), "",
-             "Paired by seed; 95% t-interval of the mean difference; d = Cohen's d_z (mean/sd of diffs).",
-             "", markdown_table(a["comparisons"])]
-    if a["correlation"] is not None:
-        parts += ["", "Correlation over DecL runs (all seeds pooled):", "", markdown_table(a["correlation"])]
+def finding_markdown(a: Analysis, base: Config, preset_name: str, rows: pd.DataFrame) -> str:
+    """The markdown section for one finding: the verdict in words, then the tables behind it."""
+    cols = ["comparison", "metric", "mean", "ci_low", "ci_high", "n", "cohen_d", "verdict"]
+    comps = pd.DataFrame([*([a.trend] if a.trend else []), *a.comparisons.to_dict("records")])
+    parts = [f"## Finding {a.finding.number}: {a.finding.title}",
+             f"preset `{preset_name}`, dataset `{base.dataset}`, seeds {sorted(set(rows['seed']))}, "
+             f"probe {base.probe}; random-encoder floor {rows['floor'].mean():.4f}", "",
+             render(a), "", markdown_table(a.arms), "",
+             "Paired by seed; 95 % t-interval of the mean difference; cohen_d = d_z (mean / sd of the "
+             "differences); +- and _sd columns: 1 sd over seeds.", "",
+             markdown_table(comps[[c for c in cols if c in comps]] if len(comps) else comps)]
     return "\n".join(parts) + "\n"
 
 
-def write_findings(out: str, frames: dict[int, pd.DataFrame], names: dict[int, tuple[str, Config]]) -> str:
-    """`finding{N}.csv/.md/.png` and `report.md` under `out`; -> the report's markdown."""
+def write_findings(out, analyses: dict, names: dict, rows: dict) -> str:
+    """`finding{N}.md/.png` and `report.md` under `out` (the rows live in `out/runs.csv`)."""
     import matplotlib.pyplot as plt
 
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)
     sections = []
-    for f, frame in frames.items():
-        if not len(frame):
-            continue
+    for f, a in analyses.items():
         name, base = names[f]
-        sections.append(finding_markdown(f, frame, base, name))
-        atomic_write(d / f"finding{f}.csv", frame.to_csv(index=False))
+        sections.append(finding_markdown(a, base, name, rows[f]))
         atomic_write(d / f"finding{f}.md", sections[-1])
-        fig, _ = plot(f, frame)
+        fig, _ = plot(a)
         save_figure(fig, d / f"finding{f}.png")
         plt.close(fig)
     text = "\n".join(sections)

@@ -1,6 +1,8 @@
 """A run's result: config, seed, versions, history, metrics and wall time; to JSON and pandas."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import platform
 from dataclasses import dataclass, field
@@ -22,6 +24,19 @@ def versions() -> dict:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def engine_hash() -> str:
+    """A hash of the engine's source (every module but the command line and the reporting ones):
+    rows built by the same engine re-run to the same numbers on the same CPU."""
+    here = Path(__file__).resolve().parent
+    skip = {"cli.py", "atlas.py", "report.py", "demo.py", "study.py", "findings.py", "runs.py"}
+    h = hashlib.sha256()
+    for p in sorted(here.rglob("*.py")):
+        if p.name not in skip and "sweep" not in p.relative_to(here).parts:
+            h.update(p.relative_to(here).as_posix().encode() + p.read_bytes())
+    return h.hexdigest()[:12]
 
 
 @dataclass

@@ -1,8 +1,19 @@
 """Statistics the harness, the notebooks and the explorer share: one definition each.
 
-Every comparison of two arms is *paired by seed* (the same seed gives both arms the same data
-split and initial model), so differences are judged by the t-interval of the mean paired
-difference (scipy's `ttest_rel`), with Cohen's d_z beside it. Pure functions of arrays.
+- **Spread** of a quantity over seeds is its sample standard deviation (`spread`): every "+-"
+  in a table, every error bar and every band means +- 1 sd over seeds.
+- **Comparisons** of two arms are *paired by seed* (the same seed gives both arms the same data
+  split and initial model) and judged by the 95 % t-interval of the mean paired difference
+  (scipy's `ttest_rel`), with Cohen's d_z beside it.
+- **Verdicts** on a claim come in four words (`verdict`): the interval lies on the claim's side
+  ("shows"), the mean does but the interval includes 0 ("points the paper's way but within the
+  noise"), the mean does not and the interval includes 0 ("not shown either way"), or the
+  interval lies on the other side ("goes the other way"). A claim not rejected is never
+  reported as agreement.
+- **The floor** is the untrained encoder's accuracy; a run whose IID accuracy is within
+  `FLOOR_MARGIN` of it (or below) learned nothing a random encoder lacks (`at_floor`): its
+  robustness ratio means nothing.
+Pure functions of arrays.
 """
 from __future__ import annotations
 
@@ -12,6 +23,40 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+
+FLOOR_MARGIN = 0.02
+SHOWS = "shows"
+POINTS = "points the paper's way but within the noise"
+UNCLEAR = "not shown either way"
+OPPOSITE = "goes the other way"
+VERDICTS = (SHOWS, POINTS, UNCLEAR, OPPOSITE)
+
+
+def spread(values: Sequence[float]) -> float:
+    """The spread over seeds: the sample standard deviation (0 for a single seed)."""
+    v = np.asarray(values, dtype=float)
+    return float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+
+def at_floor(iid_accuracy: float, floor: float) -> bool:
+    """True when a run's IID accuracy is within FLOOR_MARGIN of the untrained encoder's, or below
+    it: the objective learned (almost) nothing, so a ratio against it measures nothing."""
+    return bool(iid_accuracy < floor + FLOOR_MARGIN)
+
+
+def verdict(d: dict, sign: int = 1) -> str:
+    """One of `VERDICTS` for a paired difference `d` (`paired_difference`) whose claimed sign is
+    `sign` (+1: the paper expects it above 0). One seed (no interval) is never more than
+    'not shown either way' or 'points the paper's way but within the noise'."""
+    mean, lo, hi = sign * d["mean"], d.get("ci_low", math.nan), d.get("ci_high", math.nan)
+    if sign < 0:
+        lo, hi = -hi, -lo
+    if d.get("n", 0) > 1 and math.isfinite(lo) and lo > 0:
+        return SHOWS
+    if d.get("n", 0) > 1 and math.isfinite(hi) and hi < 0:
+        return OPPOSITE
+    return POINTS if mean > 0 else UNCLEAR
 
 
 def summarize(values: Sequence[float], confidence: float = 0.95) -> dict:
@@ -59,6 +104,15 @@ def correlation(x: Sequence[float], y: Sequence[float]) -> dict:
     sr, sp = stats.spearmanr(x, y)
     return dict(pearson_r=float(pr), pearson_p=float(pp), spearman_rho=float(sr),
                 spearman_p=float(sp), n=len(x))
+
+
+def rank_trend(frame: pd.DataFrame, x: str, y: str, by: str = "seed") -> dict:
+    """Does `y` rise with `x`? Spearman's rho of y on x within each `by` group (each seed), then
+    the mean rho over groups with its t-interval: a trend judged like any paired difference."""
+    rhos = [trend(g[x], g[y]) for _, g in frame.groupby(by)]
+    rhos = [r for r in rhos if not math.isnan(r)]
+    s = summarize(rhos)
+    return {**s, "cohen_d": s["mean"] / s["std"] if s["n"] > 1 and s["std"] > 0 else math.nan}
 
 
 def trend(x: Sequence[float], y: Sequence[float]) -> float:

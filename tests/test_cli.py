@@ -19,7 +19,7 @@ def test_same_seed_twice_gives_identical_json_numbers(capsys):
     from dssl_lite import experiment
 
     def numbers():
-        experiment.clear_iid_cache()  # the IID baseline is trained again, not read from the cache
+        experiment.forget()  # the IID baseline is trained again, not read from the cache
         assert main(["run", "--preset", "tiny", "--topology", "ring", "--seed", "3", "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         drop_time = lambda hs: [{k: v for k, v in h.items() if k != "seconds"} for h in hs]

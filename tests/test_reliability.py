@@ -149,7 +149,7 @@ def test_output_paths_are_checked_before_training(tmp_path, monkeypatch, capsys)
     from dssl_lite import experiment, findings
 
     monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("trained"))
-    monkeypatch.setattr(findings, "reproduce", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(findings, "measure", lambda *a, **k: pytest.fail("trained"))
     a_file = tmp_path / "file"
     a_file.write_text("x")
     grid = tmp_path / "g.yaml"

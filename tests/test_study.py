@@ -21,26 +21,16 @@ def test_summarize_mean_std_and_count():
 
 
 def test_conclusion_follows_the_paired_numbers():
+    """Notebook 03's conclusion: the paper's claim, the measured interval, and the verdict per alpha."""
     clear = runs({0.1: [0.99, 0.98, 0.97], 1.0: [1.0, 0.99, 1.0]}, {0.1: [0.8, 0.82, 0.81], 1.0: [0.9, 0.91, 0.9]})
-    cmp = study.paired_compare(clear, "objective", "mim", "cl", over="alpha")
-    assert (cmp["wins"], cmp["levels"], cmp["clear"], cmp["seeds"]) == (2, 2, 2, 3)
-    assert "above 0 at 2 of 2" in cmp["text"] and "agree" in study.judge_paired(cmp, "X")
-
-    reversed_ = study.paired_compare(clear, "objective", "cl", "mim", over="alpha")
-    assert reversed_["wins"] == 0 and reversed_["against"] == 2
-    assert "do not show" in study.judge_paired(reversed_, "X")
-
-    # a big shared seed effect: unpaired spreads overlap, the paired differences do not
-    shared = runs({0.1: [0.71, 0.91, 0.81]}, {0.1: [0.70, 0.90, 0.80]})
-    assert study.paired_compare(shared, "objective", "mim", "cl", over="alpha")["clear"] == 1
-
-    noisy = runs({0.1: [1.0, 0.8, 0.9]}, {0.1: [0.95, 0.85, 0.88]})
-    cmp = study.paired_compare(noisy, "objective", "mim", "cl", over="alpha")
-    assert cmp["wins"] == 1 and cmp["clear"] == 0 and "do not establish" in study.judge_paired(cmp, "X")
-
-    one_seed = runs({0.1: [1.0]}, {0.1: [0.9]})
-    cmp = study.paired_compare(one_seed, "objective", "mim", "cl", over="alpha")
-    assert "one seed" in cmp["text"] and "do not establish" in study.judge_paired(cmp, "X")
+    clear = clear.assign(iid_accuracy=0.8, floor=0.4)
+    text, metrics = study.conclude_mim_vs_cl(clear, None, [0, 1, 2])
+    assert text.count("The paper claims") == 2 and "Verdict: shows" in text
+    assert metrics["verdict[alpha=0.1]"] == "shows"
+    flipped = clear.assign(objective=clear["objective"].map({"mim": "cl", "cl": "mim"}))
+    assert "Verdict: goes the other way" in study.conclude_mim_vs_cl(flipped, None, [0, 1, 2])[0]
+    noisy = runs({0.1: [1.0, 0.8, 0.9]}, {0.1: [0.95, 0.85, 0.88]}).assign(iid_accuracy=0.8, floor=0.4)
+    assert "within the noise" in study.conclude_mim_vs_cl(noisy, None, [0, 1, 2])[0]
 
 
 def test_quick_mode_from_env(monkeypatch):
@@ -65,20 +55,6 @@ def test_trend_and_result_files(tmp_path):
     assert (tmp_path / "summary.csv").read_text().startswith("objective,alpha")
 
 
-def test_floor_note_flags_accuracies_at_the_floor():
-    import pandas as pd
-
-    from dssl_lite import preset
-
-    cfg = preset("tiny")
-    floor, text = study.floor_note(cfg, [0], pd.DataFrame({"accuracy_mean": [0.99]}))
-    assert 0 < floor < 0.99 and "above it" in text and f"{floor:.3f}" in text
-    _, text = study.floor_note(cfg, [0], pd.DataFrame({"accuracy_mean": [floor + 0.01, 0.99]}))
-    assert "says little" in text
-
-
-
-
 def test_setup_resolves_quick_mode_once(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     assert study.setup(False, [3, 4]) == (False, [3, 4], {})
@@ -101,7 +77,7 @@ def test_gossip_reaches_consensus_faster_on_denser_graphs():
     assert ring.steps_to_1pct > 1 and ring.spectral_gap < complete.spectral_gap == pytest.approx(1.0)
     table = study.summarize(runs, by=["degree", "topology"], values=["average_degree", "spectral_gap", "steps_to_1pct"])
     text, metrics = study.conclude_mixing(table)
-    assert "agree with the claim that more connections mix faster" in text
+    assert "Verdict: shows that more connections mix faster" in text
     assert metrics["spearman_degree_gap"] == pytest.approx(1.0)
 
 
@@ -111,4 +87,4 @@ def test_partition_stats_and_their_conclusion():
     assert len(runs) == 4 and (runs.smallest_client >= 10).all()
     table = study.summarize(runs, by=["alpha"], values=["heterogeneity", "classes_held"])
     text, metrics = study.conclude_non_iid(table)
-    assert "agree with the claim that smaller alpha" in text and metrics["spearman_alpha_heterogeneity"] < 0
+    assert "Verdict: shows that smaller alpha" in text and metrics["spearman_alpha_heterogeneity"] < 0
