@@ -18,9 +18,7 @@ rewritten atomically after every group.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
-import math
 import random
 from pathlib import Path
 from typing import Callable, Optional
@@ -28,10 +26,12 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from .config import FIELD_NAMES, PRESETS, Config, from_dict
-from .errors import ConfigError, short
+from .config import Config, from_dict
+from .errors import ConfigError
 from .results import engine_hash
 from .runs import CsvStore, get_or_run, read_csv
+from .sweep.grid import expand_groups
+from .sweep.gridfile import read_grid as read_yaml
 
 HERE = Path(__file__).resolve().parent
 # the measured atlases, <preset>.csv: a wheel's copy, else the source checkout's data/atlas/
@@ -43,42 +43,8 @@ TOLERANCE = 1e-6  # `verify`: a re-run row must match its atlas row this closely
 
 # ----- grids -----
 def expand(spec: dict, max_rows: int = 5000) -> list[Config]:
-    """A grid spec -> every config it names (non-IID and IID alike), validated before any run."""
-    if not isinstance(spec, dict):
-        raise ConfigError("grid", f"expected a mapping with keys {', '.join(GRID_KEYS)}")
-    for k in spec:
-        if k not in GRID_KEYS:
-            raise ConfigError(str(k), f"unknown key; allowed: {', '.join(GRID_KEYS)}")
-    name = spec.get("preset", "live")
-    if name not in PRESETS:
-        raise ConfigError("preset", f"got {short(name)}; allowed: {', '.join(PRESETS)}")
-    seeds = spec.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                           for s in seeds):
-        raise ConfigError("seeds", f"got {short(seeds)}; allowed: a list of integers")
-    groups = spec.get("groups")
-    if not isinstance(groups, list) or not groups:
-        raise ConfigError("groups", "give a list of groups, each a mapping of field: [values]")
-    for g in groups:
-        if not isinstance(g, dict) or not all(isinstance(v, list) and v for v in g.values()):
-            raise ConfigError("groups", f"each group maps config fields to non-empty lists; got {short(g)}")
-    count = len(seeds) * sum(math.prod(len(v) for v in g.values()) for g in groups)
-    if count > max_rows:
-        raise ConfigError("groups", f"{count:,} rows is more than the cap of {max_rows:,}")
-    out, seen = [], set()
-    for g in groups:
-        for k in g:
-            if k not in FIELD_NAMES or k == "seed":
-                raise ConfigError(str(k), f"not a config field an atlas varies; allowed: "
-                                  f"{', '.join(f for f in FIELD_NAMES if f != 'seed')}")
-        for combo in itertools.product(*g.values(), seeds):
-            values = dict(zip([*g, "seed"], combo))
-            cfg = from_dict({**PRESETS[name], **values})
-            key = cfg.key()
-            if key not in seen:
-                seen.add(key)
-                out.append(cfg)
-    return out
+    """An atlas grid -> every config it names (`sweep.grid.expand_groups`, shared with sweeps)."""
+    return expand_groups(spec, max_rows)
 
 
 def read(path) -> pd.DataFrame:
@@ -182,6 +148,4 @@ def _avg_degree(cfg: dict) -> float:
 
 def read_grid(path) -> dict:
     """A grid file through the sweep's safe YAML reader (duplicate keys and alias bombs refused)."""
-    from .sweep import read_grid as read_yaml
-
     return read_yaml(path)

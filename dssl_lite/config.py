@@ -257,7 +257,7 @@ def from_dict(d: Any, base: Optional[Config] = None) -> Config:
     d = dict(d)
     for k, only in LEGACY.items():  # a field that no longer exists, at the value that meant nothing
         if k in d and d.pop(k) != only:
-            raise ConfigError(k, f"no longer a field (it was never read); allowed: leave it out")
+            raise ConfigError(k, "no longer a field (it was never read); allowed: leave it out")
     unknown = sorted(set(d) - set(FIELD_NAMES))
     if unknown:
         raise ConfigError(short(unknown[0]).strip("'"), f"unknown field; allowed: {', '.join(FIELD_NAMES)}")

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -24,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, ConfigError, from_dict, preset
-from .stats import (OPPOSITE, SHOWS, UNCLEAR, at_floor, paired_difference, rank_trend, spread,
-                    summarize, verdict)
+from .stats import (UNCLEAR, at_floor, paired_difference, rank_trend, spread,
+                    verdict)
 
 
 @dataclass(frozen=True)

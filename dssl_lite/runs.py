@@ -23,7 +23,7 @@ import pandas as pd
 
 from .config import Config, from_dict
 from .results import Result, engine_hash
-from .storage import DamagedFile, atomic_write, read_json
+from .storage import DamagedFile, atomic_write
 
 # The fields that vary most between rows, copied out of the config so a table reads by eye.
 SETTING = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed"]

@@ -1,6 +1,8 @@
 """The package's shape: no import cycles among its modules, no library module importing the
 CLI, widgets depending on the engine and never the reverse, registries driving every list."""
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,11 @@ def test_cli_offers_every_objective(name):
 
     a = build_parser().parse_args(["run", "--objective", name])
     assert a.objective == name
+
+
+def test_the_cli_imports_where_fcntl_does_not_exist():
+    """Windows has no fcntl: the sweep's lock is the `filelock` package, imported portably."""
+    code = ("import sys, warnings; sys.modules['fcntl'] = None; warnings.simplefilter('ignore'); "
+            "import dssl_lite.cli, dssl_lite.sweep; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

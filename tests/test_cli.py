@@ -5,6 +5,15 @@ import sys
 import pytest
 
 from dssl_lite.cli import main
+import errno
+from pathlib import Path
+
+import yaml
+
+from dssl_lite import cli
+from dssl_lite.results import Result
+from helpers import TWO_RUNS, error_lines
+
 
 
 def test_run_json_contract(capsys):
@@ -79,3 +88,55 @@ def test_nan_loss_stops_with_a_message_and_keeps_finished_rounds(capsys, monkeyp
     assert [h["round"] for h in done["history"]] == [1, 2] and "lr" in done["error"]
     assert json.loads(out.read_text())["history"] == done["history"]
     assert "lr" in cap.err and "Traceback" not in cap.err and torch.isfinite(torch.tensor(done["history"][-1]["loss"]))
+
+
+# ----- the CLI: bad values and output paths answer before any work -----
+@pytest.mark.parametrize("argv, field", [
+    (["reproduce", "--finding", "x"], "finding"), (["reproduce", "--alphas", "x"], "alphas"),
+    (["reproduce", "--seeds", "0"], "seeds"), (["reproduce", "--threads", "0"], "threads"),
+    (["reproduce", "--merge", "no-such-folder"], "merge"), (["bench", "--clients", "a,b"], "clients"),
+    (["demo", "--seeds", "0"], "seeds"), (["run", "--set", "=1"], "set"),
+])
+def test_bad_cli_values_are_one_line(argv, field, capsys):
+    assert cli.main(argv) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert f"error: {field}:" in line
+
+
+def test_output_paths_are_checked_before_training(tmp_path, monkeypatch, capsys):
+    from dssl_lite import experiment, findings
+
+    monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(findings, "measure", lambda *a, **k: pytest.fail("trained"))
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    grid = tmp_path / "g.yaml"
+    grid.write_text(yaml.safe_dump(TWO_RUNS))
+    for argv in (["run", "--preset", "tiny", "--out", str(tmp_path)],
+                 ["run", "--preset", "tiny", "--out", str(a_file / "result.json")],
+                 ["sweep", str(grid), "--out", str(a_file)],
+                 ["sweep", str(grid), "--out", str(a_file / "sub")],
+                 ["reproduce", "--finding", "1", "--seeds", "1", "--out", str(a_file)]):
+        assert cli.main(argv) == 2, argv
+        (line,) = error_lines(capsys.readouterr().err)
+        assert "error: out:" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "g.yaml"]  # no stray DIR.tmp
+
+
+@pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux's /proc")
+def test_an_unwritable_out_is_refused_before_training_even_as_root(monkeypatch, capsys):
+    """`os.access` says yes to root in /proc, where nothing can be created: the check writes."""
+    from dssl_lite import experiment
+
+    monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("trained"))
+    assert cli.main(["run", "--preset", "tiny", "--out", "/proc/version"]) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "error: out: cannot write in /proc" in line
+
+
+def test_full_disk_on_run_out_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(Result, "save", lambda self, path: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, "No space left on device", str(path))))
+    assert cli.main(["run", "--preset", "tiny", "--out", str(tmp_path / "r.json")]) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "no space left" in line

@@ -1,6 +1,15 @@
 import pytest
 
 from dssl_lite.config import PRESETS, Config, ConfigError, from_dict, preset
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dssl_lite import cli, sweep as sw
+from dssl_lite.config import FIELD_NAMES
+from helpers import error_lines
+
 
 
 def test_defaults_validate_and_round_trip():
@@ -134,3 +143,79 @@ def test_a_stored_config_with_a_retired_field_still_loads():
     with pytest.raises(ConfigError) as e:
         from_dict({**d, "eval_every": 5})
     assert e.value.field == "eval_every"
+
+
+# ----- every input: accepted, or a ConfigError naming a real field -----
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-10**400, 10**400),
+                   st.floats(), st.text(max_size=300), st.sampled_from(["iid", "inf", ".inf", "nan", "1e400",
+                                                                        "ring", "regular", "cl", "0", "-1"]),
+                   st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+KEYS = st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=70))
+
+
+FUZZ = settings(max_examples=150, deadline=None)
+
+
+def assert_clean(e: ConfigError, allowed: set) -> None:
+    """One short line that names a real field (or says the key it names is unknown)."""
+    assert e.field in allowed or e.message.startswith("unknown field"), e
+    assert "\n" not in str(e) and len(str(e)) < 700, str(e)[:200]
+
+
+@FUZZ
+@given(d=st.one_of(st.dictionaries(KEYS, VALUES, max_size=6), st.none(), st.integers(), st.text(max_size=5),
+                   st.lists(st.integers(), max_size=2), st.dictionaries(st.integers(), st.integers(), max_size=2)))
+def test_any_config_dict_is_accepted_or_names_a_field(d):
+    try:
+        cfg = from_dict(d)
+    except ConfigError as e:
+        assert_clean(e, set(FIELD_NAMES) | {"config"})
+    else:
+        assert isinstance(cfg, Config) and from_dict(cfg.as_dict()) == cfg
+
+
+@FUZZ
+@given(sets=st.lists(st.one_of(st.text(max_size=40),
+                               st.builds(lambda k, v: f"{k}={v}", st.sampled_from(FIELD_NAMES),
+                                         st.one_of(st.text(max_size=20), VALUES.map(str)))), max_size=4))
+def test_any_set_strings_are_accepted_or_name_a_field(sets):
+    try:
+        cfg = cli.resolve_config("tiny", {}, sets)
+    except ConfigError as e:
+        assert_clean(e, set(FIELD_NAMES) | {"config", "set"})
+    else:
+        assert isinstance(cfg, Config)
+
+
+def test_infinity_means_iid_in_grids_and_the_cli_too(tmp_path):
+    g = tmp_path / "g.yaml"
+    g.write_text("preset: tiny\ngrid: {alpha: [.inf, 0.1]}\n")
+    assert sw.load_grid(g)["runs"][0]["params"]["alpha"] == math.inf
+    assert sw.grid.engine_config(sw.load_grid(g)["runs"][0]["params"]).alpha is None
+    assert from_dict({"alpha": float("inf")}).alpha is None and Config(alpha=float("inf")).alpha is None
+    assert cli.resolve_config("tiny", {"alpha": "inf"}, []).alpha is None
+    assert preset("tiny", alpha=math.inf).iid
+
+
+@pytest.mark.parametrize("changes, field", [
+    (dict(alpha=True), "alpha"), (dict(seed=False), "seed"), (dict(min_client_size=10**9), "min_client_size"),
+    (dict(topology="regular", degree=1, clients=4), "degree"),
+    (dict(topology="erdos_renyi", degree=1, clients=40), "degree"),
+])
+def test_wrongly_accepted_values_are_now_refused(changes, field):
+    with pytest.raises(ConfigError) as e:
+        from_dict(changes)
+    assert e.value.field == field
+
+
+def test_a_huge_bad_value_is_shortened_in_the_message(tmp_path, capsys):
+    assert cli.main(["run", "--preset", "tiny", "--set", "lr=" + "x" * 1_000_000]) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "lr" in line and len(line) < 200
+    with pytest.raises(ConfigError) as e:
+        from_dict({"k" * 10_000: 1})
+    assert len(str(e.value)) < 700
+    with pytest.raises(ConfigError, match="too long to show"):  # no repr past 4,300 digits
+        from_dict({"seed": 10**5000})

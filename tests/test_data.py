@@ -6,6 +6,7 @@ import pytest
 from dssl_lite import data
 
 
+
 def test_embedded_default_is_real_and_offline():
     d = data.load("mnist5k", 16)
     assert d.train_x.shape == (4000, 1, 16, 16) and d.test_x.shape == (1000, 1, 16, 16)
@@ -46,3 +47,22 @@ def test_cifar_loader_reads_cifar_format(tmp_path, monkeypatch):
 def test_missing_cifar_says_how_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="dssl-lite data cifar10"):
         data.load_cifar("cifar10", 16, tmp_path)
+
+
+def test_fashion_mnist_downloads_over_https_only(tmp_path, monkeypatch):
+    """No network here: record the URLs torchvision would fetch, and refuse them."""
+    import torchvision.datasets.mnist as tv_mnist
+
+    from dssl_lite import data
+
+    urls = []
+
+    def fake(url, *a, **k):
+        urls.append(url)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", fake)
+    monkeypatch.setattr(data, "DEBIAN_FASHION", tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="could not download fashion_mnist"):
+        data.load_fashion_mnist(28, root=tmp_path, download=True)
+    assert urls and all(u.startswith("https://") for u in urls), urls

@@ -1,6 +1,5 @@
 """The findings: declarative specs judged by one `analyse`, a quick end-to-end `reproduce` on
 `tiny`, and the full-size check behind --runslow."""
-import numpy as np
 import pandas as pd
 import pytest
 

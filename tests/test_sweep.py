@@ -7,6 +7,10 @@ import pytest
 
 from dssl_lite import cli, sweep as sw
 from dssl_lite.config import ConfigError
+import yaml
+
+from helpers import error_lines
+
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = {"preset": "tiny", "parameters": {"objective": "mim"}, "grid": {"alpha": [0.1, 1.0], "seed": [0, 1]}}
@@ -20,13 +24,13 @@ def finished(out: Path) -> set:
 @pytest.fixture
 def calls(monkeypatch):
     """Record the name of every run the sweep executes (the real `execute` still runs)."""
-    seen, real = [], sw.execute
+    seen, real = [], sw.executors.execute
 
     def spy(run, notebook_json=None):
         seen.append(run["name"])
         return real(run, notebook_json)
 
-    monkeypatch.setattr(sw, "execute", spy)
+    monkeypatch.setattr(sw.executors, "execute", spy)
     return seen
 
 
@@ -53,7 +57,7 @@ def test_sweep_runs_every_point_and_skips_finished(tmp_path, calls):
 
 
 def test_killed_sweep_restarts_where_it_stopped(tmp_path, monkeypatch):
-    real, seen = sw.execute, []
+    real, seen = sw.executors.execute, []
 
     def dies_on_third(run, notebook_json=None):
         if len(seen) == 2:
@@ -61,7 +65,7 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path, monkeypatch):
         seen.append(run["name"])
         return real(run, notebook_json)
 
-    monkeypatch.setattr(sw, "execute", dies_on_third)
+    monkeypatch.setattr(sw.executors, "execute", dies_on_third)
     with pytest.raises(KeyboardInterrupt):
         sw.sweep(GRID, tmp_path, progress=False)
     assert finished(tmp_path) == set(seen) and len(seen) == 2
@@ -69,7 +73,7 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path, monkeypatch):
     (tmp_path / ".tmp-alpha-1.0__seed-1-x" / "result.json").write_text("{half")
 
     again = []
-    monkeypatch.setattr(sw, "execute", lambda run, nb=None: again.append(run["name"]) or real(run, nb))
+    monkeypatch.setattr(sw.executors, "execute", lambda run, nb=None: again.append(run["name"]) or real(run, nb))
     res = sw.sweep(GRID, tmp_path, progress=False)
     assert sorted(again) == sorted(NAMES - set(seen)) and res["skipped"] == 2
     assert finished(tmp_path) == NAMES and not list(tmp_path.glob(".tmp-*"))
@@ -90,7 +94,7 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path, monkeypatch):
     ({"preset": "tiny", "grid": {"seed": list(range(101)), "rounds": list(range(1, 101))}}, "grid"),  # > cap
 ])
 def test_bad_grid_fails_before_any_run(tmp_path, monkeypatch, grid, field):
-    monkeypatch.setattr(sw, "execute", lambda *a: pytest.fail("a run started"))
+    monkeypatch.setattr(sw.executors, "execute", lambda *a: pytest.fail("a run started"))
     with pytest.raises(ConfigError) as e:
         sw.sweep(grid, tmp_path / "out", progress=False)
     assert e.value.field == field and field in str(e.value)
@@ -108,7 +112,7 @@ def test_cli_bad_grid_exits_2_naming_the_key(tmp_path, capsys):
 
 def test_notebook_grid_checked_against_parameters_cell(tmp_path):
     nb = str(ROOT / "notebooks" / "01_non_iid_data.ipynb")
-    assert "quick" in sw.notebook_parameters(nb) and "output_dir" in sw.notebook_parameters(nb)
+    assert "quick" in sw.notebook.notebook_parameters(nb) and "output_dir" in sw.notebook.notebook_parameters(nb)
     for grid, field in [({"grid": {"nonsense": [1]}}, "nonsense"),
                         ({"parameters": {"quick": "yes"}, "grid": {"seeds": [[0]]}}, "quick"),
                         ({"grid": {"preset": ["tiny", "huge"]}}, "preset")]:
@@ -159,3 +163,15 @@ def test_ray_executor_matches_local(tmp_path):
     assert set(remote["status"]) == {"ok"} and len(remote) == 2
     for col in ("accuracy", "iid_accuracy", "robustness", "heterogeneity"):
         assert remote[col].to_dict() == pytest.approx(local[col].to_dict(), abs=2e-3), col
+
+
+@pytest.mark.parametrize("flags, field", [
+    (["--workers", "0"], "workers"), (["--num-cpus", "-1"], "num_cpus"), (["--num-gpus", "-1"], "num_gpus"),
+    (["--max-runs", "1"], "grid"), (["--max-runs", "0"], "max_runs"),
+])
+def test_bad_sweep_flags_fail_before_any_run(flags, field, tmp_path, capsys):
+    grid = tmp_path / "g.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    assert cli.main(["sweep", str(grid), "--out", str(tmp_path / "out"), *flags]) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert f"error: {field}:" in line and not (tmp_path / "out").exists()

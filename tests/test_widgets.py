@@ -1,6 +1,5 @@
 """The explorer without a browser: controls -> model -> chart data, with the real engine (`tiny`)."""
 import threading
-import time
 
 import numpy as np
 import pytest

@@ -1,0 +1,71 @@
+"""The explorer's model without widgets (`widgets/model.py`, `widgets/worker.py`): its worker
+survives a failing listener, can be closed, and a dropped model frees its thread and models."""
+import threading
+import time
+
+import pytest
+
+from dssl_lite.config import preset
+
+
+# ----- the explorer's worker -----
+def test_a_failing_listener_does_not_kill_the_worker(caplog):
+    from dssl_widgets.model import ExplorerModel
+
+    m, events = ExplorerModel(preset("tiny")), []
+
+    def broken(event, payload):
+        if event == "round":
+            raise RuntimeError("display bug")
+
+    m.listeners += [broken, lambda event, payload: events.append((event, payload))]
+    assert m.run() and m.wait(90) and not m.running
+    assert len(m.results) == 1 and ("finished", m.results[0]) in events
+    errors = [p for e, p in events if e == "listener_error"]
+    assert errors and "display bug" in errors[0] and "display bug" in caplog.text
+    assert m.run() and m.wait(90) and len(m.results) == 2  # still serving
+    m.close()
+
+
+def test_close_stops_the_worker_and_frees_models():
+    pytest.importorskip("ipywidgets")
+    from dssl_widgets import build_explorer
+
+    ex = build_explorer("tiny", backend="image")
+    m = ex.model
+    assert ex.run() and ex.wait(90) and m.simulators and m.results
+    worker = m._worker
+    m.run()  # a run in progress when closing is stopped
+    ex.close()
+    assert not worker.alive and not m.running
+    assert not m.simulators and not m.results and not m.listeners
+    with pytest.raises(RuntimeError, match="closed"):
+        m.run()
+
+
+def test_a_dropped_explorer_model_frees_its_thread_and_models():
+    """No close(): the worker thread holds no reference to its model between jobs, so the model
+    (and its trained simulators) is collected and the thread ends."""
+    import gc
+    import weakref
+
+    from dssl_widgets.model import ExplorerModel
+
+    def threads():
+        return sum(t.name == "dssl-explorer" and t.is_alive() for t in threading.enumerate())
+
+    before, refs = threads(), []
+    for seed in range(3):
+        m = ExplorerModel(preset("tiny", seed=seed))
+        m.seeds = 1
+        assert m.run() and m.wait(90) and m.simulators
+        refs.append(weakref.ref(m))
+        del m
+    gc.collect()
+    assert all(r() is None for r in refs), "a dropped model is still referenced"
+    end = time.monotonic() + 30
+    while threads() > before:
+        assert time.monotonic() < end, "the worker threads of dropped models did not end"
+        time.sleep(0.05)
+
+
