@@ -57,7 +57,7 @@ def atlas_latency(ex, repeats: int) -> list[float]:
 def run_latency(ex) -> dict:
     """Seconds from Run to the first loss point and to the finished result."""
     first = threading.Event()
-    ex.model.listeners.append(lambda e, p: e == "round" and first.set())
+    ex.model.watch(lambda ch: any(ch["new"].values()) and first.set(), "live")
     t0 = time.perf_counter()
     ex.run()
     first.wait(600)

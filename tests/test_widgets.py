@@ -11,15 +11,15 @@ from dssl_widgets import build_explorer  # noqa: E402
 
 
 class HoldAtFirstRound:
-    """A listener that holds the training thread in its first "round" event until released, so a
-    test acts during a run however fast or slow the machine is."""
+    """A watcher that holds the training thread at its first round (the first change of `live`)
+    until released, so a test acts during a run however fast or slow the machine is."""
 
     def __init__(self, model):
         self.reached, self.release = threading.Event(), threading.Event()
-        model.listeners.insert(0, self)
+        model.watch(self, "live")
 
-    def __call__(self, event, payload):
-        if event == "round" and not self.reached.is_set():
+    def __call__(self, change):
+        if any(change["new"].values()) and not self.reached.is_set():
             self.reached.set()
             assert self.release.wait(60)
 
@@ -66,8 +66,28 @@ def test_run_adds_a_result_with_robustness():
     assert len(ex.views["loss"].ghost.get_data()[0]) == ex.model.config.rounds
 
 
-def test_moving_alpha_during_a_run_cancels_it_within_one_round():
+def test_moving_alpha_during_a_run_does_not_lose_it():
+    """Run on every change off: a control moved during a run waits for the next Run; the run
+    finishes. The next Run ("Stop and run this") trains the new setting; a second press is ignored."""
+    ex = build_explorer("tiny", backend="image", seeds=1, rounds=4)
+    hold = HoldAtFirstRound(ex.model)
+    ex.run()
+    with hold:
+        ex.controls["alpha"].value = 0.05   # does not cancel: the draft is pending
+        assert ex.model.pending and ex.run_button.description == "Stop and run this"
+    assert ex.wait(120)
+    first, = ex.model.attempts
+    assert first.status == "finished" and first.config.alpha == pytest.approx(0.1)
+    assert not ex.model.pending and ex.run_button.description == "Run"
+    assert ex.run() and ex.run()  # the second press of the same setting is ignored
+    assert ex.wait(120)
+    assert [a.config.alpha for a in ex.model.attempts] == pytest.approx([0.1, 0.05])
+    assert [r.config["alpha"] for r in ex.results] == pytest.approx([0.1, 0.05])
+
+
+def test_with_run_on_every_change_a_move_restarts_the_run_within_a_round():
     ex = build_explorer("tiny", backend="image", seeds=1, rounds=8)
+    ex.auto_run.value = True
     hold = HoldAtFirstRound(ex.model)
     ex.run()
     with hold:

@@ -9,21 +9,21 @@ from dssl_lite.config import preset
 
 
 # ----- the explorer's worker -----
-def test_a_failing_listener_does_not_kill_the_worker(caplog):
+def test_a_failing_watcher_does_not_kill_the_worker(caplog):
     from dssl_widgets.model import ExplorerModel
 
-    m, events = ExplorerModel(preset("tiny")), []
+    m, failures = ExplorerModel(preset("tiny")), []
+    m.seeds = 1
 
-    def broken(event, payload):
-        if event == "round":
-            raise RuntimeError("display bug")
+    def broken(change):
+        raise RuntimeError("display bug")
 
-    m.listeners += [broken, lambda event, payload: events.append((event, payload))]
+    m.watch(broken, "live")
+    m.observe(lambda ch: failures.append(ch["new"]), "failure")
     assert m.run() and m.wait(90) and not m.running
-    assert len(m.results) == 1 and ("finished", m.results[0]) in events
-    errors = [p for e, p in events if e == "listener_error"]
-    assert errors and "display bug" in errors[0] and "display bug" in caplog.text
-    assert m.run() and m.wait(90) and len(m.results) == 2  # still serving
+    assert len(m.results) == 1 and m.status == "finished"
+    assert failures and "display bug" in failures[0][1] and "display bug" in caplog.text
+    assert m.set(alpha=0.3) and m.run() and m.wait(90) and len(m.results) == 2  # still serving
     m.close()
 
 
@@ -38,7 +38,7 @@ def test_close_stops_the_worker_and_frees_models():
     m.run()  # a run in progress when closing is stopped
     ex.close()
     assert not worker.alive and not m.running
-    assert not m.simulators and not m.results and not m.listeners
+    assert not m.simulators and not m.results
     with pytest.raises(RuntimeError, match="closed"):
         m.run()
 

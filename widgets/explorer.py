@@ -1,8 +1,9 @@
-"""The explorer GUI: a VBox that links controls to an `ExplorerModel` and its events to charts.
+"""The explorer GUI: a VBox that links controls to an `ExplorerModel` and watches its traits.
 
 All logic lives in `model.py`; this file only builds widgets, copies control values into the
-model, and turns model events into widget-property changes (also from the worker thread, which
-is why nothing here prints or displays).
+model, and turns trait changes into widget-property changes (also on the worker thread, which is
+why nothing here prints or displays). A control is written only when its value differs, so
+nothing echoes back.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from dssl_lite.data import load
 from dssl_lite.registry import DATASETS, OBJECTIVES, TOPOLOGIES
 
 from .features_panel import FeaturePanel
-from .model import ExplorerModel, describe
+from .model import ExplorerModel
+from .points import describe
 from .views import GraphView, LabelView, LossView, RobustnessView, SamplesView
 
 FIELDS = ("alpha", "topology", "degree", "participation", "objective", "clients", "rounds", "seed")
@@ -146,7 +148,7 @@ class Explorer(W.VBox):
         self.add_class("dssl-explorer")
         self._syncing = False
         self._wire()
-        self._on_event("setting", model.setting)
+        self._on_setting({"new": model.setting})
 
     # ----- the contract -----
     @property
@@ -182,7 +184,16 @@ class Explorer(W.VBox):
         self.auto_run.observe(lambda ch: setattr(self.model, "auto_run", ch["new"]), names="value")
         self.x_axis.observe(lambda ch: self.views["robustness"].show_atlas(self.model.setting, ch["new"]),
                             names="value")
-        self.model.listeners.append(self._on_event)
+        m = self.model
+        m.watch(self._on_setting, "setting")
+        m.watch(self._on_error, "error")
+        m.watch(self._on_status, "status")
+        m.watch(lambda ch: self.views["loss"].show(ch["new"]), "live")
+        m.watch(self._on_progress, "progress")
+        m.watch(self._on_results, "results")
+        m.watch(lambda ch: self._show_error(ch["new"]), "failure")
+        m.watch(lambda ch: self.views["loss"].pin(ch["new"]), "pinned")
+        m.watch(self._on_pending, "pending")
 
     def _value(self, name: str) -> Any:
         if name == "alpha":
@@ -190,7 +201,7 @@ class Explorer(W.VBox):
         return self.controls[name].value
 
     def _push(self, name: str) -> None:
-        """A control moved: hand the model the new value (cheap views; restarts a live run)."""
+        """A control moved: hand the model the new value (cheap views; a run is not disturbed)."""
         if self._syncing:
             return
         self.controls["alpha"].disabled = self.iid.value
@@ -205,81 +216,68 @@ class Explorer(W.VBox):
             return
         self.model.load_preset(change["new"])
 
-    def _sync(self, fn) -> None:
+    def _pull(self) -> None:
+        """Copy the model's draft into the controls that differ, without echoing back."""
+        def put(ctl, value):
+            if ctl.value != value:
+                ctl.value = value
+
         self._syncing = True
         try:
-            fn()
+            vals = self.model.values
+            put(self.iid, vals["alpha"] is None)
+            self.controls["alpha"].disabled = self.iid.value
+            if vals["alpha"] is not None:
+                put(self.controls["alpha"], vals["alpha"])
+            for f in FIELDS[1:]:
+                put(self.controls[f], vals[f])
+            put(self.preset, "custom" if self.model.modified else self.model.preset_name)
         finally:
             self._syncing = False
 
-    def _pull(self) -> None:
-        """Copy the model's draft into the controls without echoing back (preset, reset)."""
-        def copy():
-            vals = self.model.values
-            self.iid.value = vals["alpha"] is None
-            self.controls["alpha"].disabled = self.iid.value
-            if vals["alpha"] is not None:
-                self.controls["alpha"].value = vals["alpha"]
-            for f in FIELDS[1:]:
-                self.controls[f].value = vals[f]
-            self.preset.value = "custom" if self.model.modified else self.model.preset_name
-        self._sync(copy)
+    # ----- trait changes -> widget properties (may run on the worker thread) -----
+    def _on_setting(self, change) -> None:
+        m, payload = self.model, change["new"]
+        self._pull()
+        c = payload.config
+        self.controls["degree"].disabled = not TOPOLOGIES.get(c.topology).obj.uses_degree
+        self.controls["participation"].disabled = not c.is_federated
+        self.run_button.disabled = False
+        self.views["labels"].update(payload)
+        self.views["samples"].update(payload, load(c.dataset, c.image_size).train_x.numpy())
+        self.views["graph"].update(payload)
+        self.views["robustness"].show_atlas(payload, self.x_axis.value)
+        self.header.value = self._header(c)
+        self.objective_help.value = (f"<span style='color:#555;font-size:90%'>"
+                                     f"{html.escape(OBJECTIVES.get(c.objective).help)}</span>")
+        self.notice.value = (f"<span class='dssl-notice' style='color:#8a6d00'>&#9432; "
+                             f"{html.escape(m.notice)}</span>") if m.notice else ""
+        self.readout.value = (
+            f"<span class='dssl-readout'>{c.clients} clients, alpha {'IID' if c.iid else f'{c.alpha:.3g}'}: "
+            f"heterogeneity {payload.heterogeneity:.3f} · {c.topology}: average degree "
+            f"{payload.average_degree:.1f}, spectral gap {payload.spectral_gap:.3f} · min client "
+            f"size {c.min_client_size}</span>")
 
-    # ----- model events -> widget properties (may run on the worker thread) -----
-    def _on_event(self, event: str, payload: Any) -> None:
-        m = self.model
-        if event == "setting":
-            self._pull()
-            c = payload.config
-            self.controls["degree"].disabled = not TOPOLOGIES.get(c.topology).obj.uses_degree
-            self.controls["participation"].disabled = not c.is_federated
-            self.run_button.disabled = False
-            self.views["labels"].update(payload)
-            self.views["samples"].update(payload, load(c.dataset, c.image_size).train_x.numpy())
-            self.views["graph"].update(payload)
-            self.views["robustness"].show_atlas(payload, self.x_axis.value)
-            self.header.value = self._header(c)
-            self.objective_help.value = (f"<span style='color:#555;font-size:90%'>"
-                                         f"{html.escape(OBJECTIVES.get(c.objective).help)}</span>")
-            self.notice.value = (f"<span class='dssl-notice' style='color:#8a6d00'>&#9432; "
-                                 f"{html.escape(m.notice)}</span>") if m.notice else ""
-            self.readout.value = (
-                f"<span class='dssl-readout'>{c.clients} clients, alpha {'IID' if c.iid else f'{c.alpha:.3g}'}: "
-                f"heterogeneity {payload.heterogeneity:.3f} · {c.topology}: average degree "
-                f"{payload.average_degree:.1f}, spectral gap {payload.spectral_gap:.3f} · min client "
-                f"size {c.min_client_size}</span>")
-        elif event == "error":
-            self._show_error(payload)
-            if payload is not None:  # the charts still show the last valid setting: say so
-                self.run_button.disabled = True
-                self.readout.value = ("<span class='dssl-readout' style='color:#b00020'>This setting "
-                                      "cannot be run (see the message above); the charts show the last "
-                                      "valid one. Run is disabled until the controls describe a valid "
-                                      "setting.</span>")
-        elif event == "start":
+    def _on_error(self, change) -> None:
+        self._show_error(change["new"])
+        if change["new"] is not None:  # the charts still show the last valid setting: say so
+            self.run_button.disabled = True
+            self.readout.value = ("<span class='dssl-readout' style='color:#b00020'>This setting "
+                                  "cannot be run (see the message above); the charts show the last "
+                                  "valid one. Run is disabled until the controls describe a valid "
+                                  "setting.</span>")
+
+    def _on_status(self, change) -> None:
+        m, status, att = self.model, change["new"], self.model.attempt
+        if status == "running":
             self._show_error(None)
-            self.views["loss"].start(describe(payload.as_dict()), payload.clients)
-            self.status.value = f"<b>running</b> {html.escape(describe(payload.as_dict()))}"
+            self.comparison.value = ""  # the previous run's verdict is not this run's
+            self.views["loss"].start(describe(att.config.as_dict()), att.config.clients)
+            self.status.value = f"<b>running</b> {html.escape(describe(att.config.as_dict()))}"
             self.progress.value, self.progress.layout.visibility = 0, "visible"
             self.progress.bar_style = "info"
-        elif event == "round":
-            self.views["loss"].show(payload[2])
-        elif event == "progress":
-            p = payload.progress()
-            self.progress.value = p["fraction"]
-            eta = "" if p["eta"] is None else f", about {p['eta']:.0f} s left"
-            phase = ("training non-IID runs and IID baselines side by side" if payload.total >
-                     payload.config.rounds * len(payload.seeds) else "training (IID baselines cached)")
-            self.progress_text.value = (f"<span class='dssl-progress-text'>{phase}: {p['done']} of "
-                                        f"{p['total']} rounds ({len(payload.seeds)} seeds), "
-                                        f"{p['seconds']:.0f} s{eta}</span>")
-            if p["done"] == p["total"]:
-                self.progress_text.value = ("<span class='dssl-progress-text'>probing the encoders "
-                                            "(kNN / linear on frozen features)...</span>")
-        elif event == "finished":
-            self.views["robustness"].update(m.results, self.x_axis.value)
-            self.table.value = self._table()
-            self.status.value = self._summary(payload)
+        elif status == "finished":
+            self.status.value = self._summary(m.results[-1])
             self.comparison.value = f"<span class='dssl-comparison'>{html.escape(m.comparison())}</span>"
             self.progress.value, self.progress.bar_style = 1, "success"
             self.progress_text.value = ""
@@ -287,24 +285,38 @@ class Explorer(W.VBox):
                 self.predict_box.children = (W.HTML(
                     f"You predicted: <i>{html.escape(self.prediction.value)}</i>. Compare with the "
                     "robustness chart."),)
-        elif event == "stopped":
+        elif status == "stopped":
             self.progress.layout.visibility, self.progress_text.value = "hidden", ""
-            self.status.value = (f"stopped after {payload.rounds['non_iid']} non-IID / "
-                                 f"{payload.rounds['iid']} IID rounds · {len(m.results)} run(s) finished")
-        elif event == "failed":
+            self.status.value = (f"stopped after {att.rounds['non_iid']} non-IID / "
+                                 f"{att.rounds['iid']} IID rounds · {len(m.results)} run(s) finished")
+        elif status == "failed":
             self.progress.bar_style, self.progress_text.value = "danger", ""
-            self._show_error((payload.error_field, payload.error))
             self.status.value = f"run failed · {len(m.results)} run(s) finished"
-        elif event == "listener_error":
-            self._show_error(("", payload))
-        elif event == "pinned":
-            self.views["loss"].pin(payload)
-        elif event == "reset":
-            self.views["loss"].pin(None)
-            self.views["loss"].start("loss (live)", 0)
-            self.views["robustness"].update([], self.x_axis.value)
-            self.table.value = self.comparison.value = ""
+        elif status == "idle" and not m.results:
             self.status.value = "idle · no runs yet"
+            self.comparison.value = ""
+
+    def _on_progress(self, change) -> None:
+        p, att = change["new"], self.model.attempt
+        if p is None or att is None:
+            return
+        self.progress.value = p["fraction"]
+        eta = "" if p["eta"] is None else f", about {p['eta']:.0f} s left"
+        phase = ("training non-IID runs and IID baselines side by side" if att.total >
+                 att.config.rounds * len(att.seeds) else "training (IID baselines cached)")
+        self.progress_text.value = (f"<span class='dssl-progress-text'>{phase}: {p['done']} of "
+                                    f"{p['total']} rounds ({len(att.seeds)} seeds), "
+                                    f"{p['seconds']:.0f} s{eta}</span>")
+        if p["done"] == p["total"]:
+            self.progress_text.value = ("<span class='dssl-progress-text'>probing the encoders "
+                                        "(kNN / linear on frozen features)...</span>")
+
+    def _on_results(self, change) -> None:
+        self.views["robustness"].update(change["new"], self.x_axis.value)
+        self.table.value = self._table() if change["new"] else ""
+
+    def _on_pending(self, change) -> None:
+        self.run_button.description = "Stop and run this" if change["new"] else "Run"
 
     def _show_error(self, err) -> None:
         for box in [*self.errors.values(), self.general_error]:

@@ -1,11 +1,17 @@
 """The explorer's logic, with no widgets: a draft config, cheap views, and one training worker.
 
-The GUI (`explorer.py`) only links controls to this class and listens to its events, so every
-behaviour here is testable without a browser. Training runs in one long-lived worker thread;
-a new request while a run is going sets the old run's stop event (the engine checks it between
-local steps, so it ends within one round) and the worker starts the new config once the old
-run has returned. Nothing here prints or displays: listeners get `(event, payload)` calls, from
-the worker thread too, and must only change widget properties.
+`ExplorerModel` is a `traitlets.HasTraits`: the draft (`values`), the last valid `config`, its
+`setting` (the simulator's own `Federation` plus the atlas's curves), `error`, the running
+attempt's `live` records and `progress`, the finished `results`, and `status`. The GUI
+(`explorer.py`) links controls to it and `watch`es its traits, the ipywidgets idiom; every
+behaviour here is testable without a browser.
+
+Training runs on one worker thread (`worker.py`). With `auto_run` off, changing a control during
+a run does not cancel it: the run finishes and the new draft waits (`pending`) for the next
+Run, which stops the run in progress and trains the draft ("Stop and run this"); a second press
+on Run for the setting already training is ignored. With `auto_run` on, every valid change
+restarts the run (the engine stops within a local step). Traits set from the worker thread
+notify watchers on that thread: they must only change widget properties.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
+import traitlets as T
 
 from dssl_lite import experiment
 from dssl_lite.config import Config, ConfigError, from_dict, preset
@@ -25,11 +32,10 @@ from dssl_lite.data import load
 from dssl_lite.federation import Federation
 from dssl_lite.partition import largest_min_size
 from dssl_lite.simulator import Stopped
-from dssl_lite.stats import describe_difference, paired_difference
 
+from .points import Attempt, Point, describe
 from .worker import Worker
 
-Listener = Callable[[str, Any], None]
 log = logging.getLogger(__name__)
 
 
@@ -51,16 +57,6 @@ class Setting:
     average_degree = property(lambda self: self.federation.average_degree)
 
 
-@functools.lru_cache(maxsize=256)
-def _largest_min(dataset: str, image_size: int, clients: int, alpha, seed: int) -> int:
-    return largest_min_size(load(dataset, image_size).train_y.cpu().numpy(), clients, alpha, seed)
-
-
-def setting(cfg: Config) -> Setting:
-    """Partition and graph of `cfg`: the simulator's own cached `Federation`."""
-    return Setting(cfg, Federation.from_config(cfg))
-
-
 def atlas_curves(cfg: Config, preset_name: str) -> dict:
     """The shipped atlas's curves through `cfg` along alpha and along degree (empty frames when
     the preset has no atlas or the setting was not measured)."""
@@ -70,83 +66,18 @@ def atlas_curves(cfg: Config, preset_name: str) -> dict:
     return {x: atlas.curve(table, cfg, x) for x in ("alpha", "degree")}
 
 
-@dataclass
-class Attempt:
-    """One press of Run (or restart): how it ended and how far it got, finished or not.
-    `rounds` counts the rounds of the slowest run of each phase (seeds train side by side)."""
-
-    config: Config
-    seeds: list = field(default_factory=list)
-    status: str = "running"               # running | finished | stopped | error
-    rounds: dict = field(default_factory=lambda: {"non_iid": 0, "iid": 0})
-    stop_requested_at: Optional[dict] = None  # rounds done when its stop event was set
-    error: Optional[str] = None
-    error_field: str = ""                 # the config field an error is about, if any
-    total: int = 0                        # rounds to train in all (every seed, uncached baselines)
-    done: int = 0
-    started: float = field(default_factory=time.monotonic)
-    _seen: dict = field(default_factory=dict)
-
-    def progress(self) -> dict:
-        """{"done", "total", "fraction", "seconds", "eta"}: the estimate assumes steady rounds."""
-        spent = time.monotonic() - self.started
-        frac = self.done / self.total if self.total else 0.0
-        eta = spent * (1 - frac) / frac if frac > 0 else None
-        return {"done": self.done, "total": self.total, "fraction": frac, "seconds": spent, "eta": eta}
+def setting(cfg: Config, preset_name: str = "") -> Setting:
+    """Partition and graph of `cfg` (the simulator's own cached `Federation`) and its atlas curves."""
+    return Setting(cfg, Federation.from_config(cfg), atlas_curves(cfg, preset_name) if preset_name else {})
 
 
-@dataclass
-class Point:
-    """One setting trained at several seeds: one point (mean and spread) on the robustness chart.
-    Reads like a `Result` (config, robustness, accuracy, metrics, seconds) with means over seeds."""
-
-    config: dict                 # the setting; its seed is the first of `seeds`
-    runs: list                   # one `Result` per seed, in seed order
-    seconds: float
-
-    @property
-    def seeds(self) -> list:
-        return [r.seed for r in self.runs]
-
-    def _values(self, key: str) -> np.ndarray:
-        return np.array([r.metrics[key] for r in self.runs], dtype=float)
-
-    def mean(self, key: str) -> float:
-        return float(self._values(key).mean())
-
-    def sd(self, key: str) -> float:
-        v = self._values(key)
-        return float(v.std(ddof=1)) if len(v) > 1 else 0.0
-
-    robustness = property(lambda self: self.mean("robustness"))
-    robustness_sd = property(lambda self: self.sd("robustness"))
-    accuracy = property(lambda self: self.mean("accuracy"))
-    iid_accuracy = property(lambda self: self.mean("iid_accuracy"))
-
-    @property
-    def metrics(self) -> dict:
-        return {k: self.mean(k) for k, v in self.runs[0].metrics.items() if isinstance(v, (int, float))}
-
-    def compare(self, other: "Point") -> str:
-        """This point against `other` in words: the paired interval over their shared seeds."""
-        shared = [s for s in self.seeds if s in other.seeds]
-        if not shared:
-            return "no shared seeds to compare with the previous run"
-        mine = {r.seed: r.robustness for r in self.runs}
-        theirs = {r.seed: r.robustness for r in other.runs}
-        d = paired_difference([mine[s] for s in shared], [theirs[s] for s in shared])
-        return describe_difference(d, "this", "previous")
+@functools.lru_cache(maxsize=256)
+def _largest_min(dataset: str, image_size: int, clients: int, alpha, seed: int) -> int:
+    return largest_min_size(load(dataset, image_size).train_y.cpu().numpy(), clients, alpha, seed)
 
 
-class ExplorerModel:
-    """Draft config + cheap views + one worker thread + finished results.
-
-    Events sent to listeners: "setting" (Setting), "error" ((field, message) or None),
-    "start" (Config), "round" ((phase, record, live snapshot)), "progress" (Attempt), "finished" (Point),
-    "stopped" (Attempt), "failed" (Attempt), "idle" (None), "pinned" (dict), "reset" (None),
-    "listener_error" (str: a listener raised; the others are told so they can show it).
-    Every Run trains `seeds` seeds of the draft (side by side) and adds one `Point`; `close()`
-    ends the worker.
+class ExplorerModel(T.HasTraits):
+    """Draft config + cheap views + one worker thread + finished results, as traits.
 
     Example:
         >>> m = ExplorerModel(preset("tiny"))
@@ -155,71 +86,77 @@ class ExplorerModel:
         >>> m.results[-1].robustness
     """
 
+    values = T.Dict()                                   # the draft, possibly invalid
+    config = T.Instance(Config)                         # the last valid draft
+    setting = T.Instance(Setting)
+    error = T.Any(None)                                 # (field, message) while the draft is invalid
+    notice = T.Unicode("")                              # what was adapted to keep the draft valid
+    status = T.Unicode("idle")                          # idle | running | finished | stopped | failed
+    attempt = T.Any(None)                               # the Attempt `status` is about
+    live = T.Dict()                                     # {"non_iid"/"iid": {seed: [round records]}}
+    progress = T.Any(None)                              # the running attempt's `progress()`
+    results = T.List()                                  # finished `Point`s, oldest first
+    failure = T.Any(None)                               # (field, message) of a failed run / display bug
+    pending = T.Bool(False)                             # the draft waits for the next Run
+    pinned = T.Any(None)                                # {"label", "loss"}: a ghost loss curve
+    auto_run = T.Bool(False)                            # every valid change (re)starts a run
+    seeds = T.Int(3)                                    # seeds per Run
+
     def __init__(self, cfg: Config, preset_name: str = "default", modified: bool = False):
+        super().__init__()
         self.preset_name = preset_name      # the preset Reset goes back to
         self.modified = modified            # the draft differs from that preset
-        self.values: dict = cfg.as_dict()   # the draft, possibly invalid
-        self.config: Config = cfg           # the last valid draft
-        self.error: Optional[tuple[str, str]] = None
-        self.setting: Setting = setting(cfg)
-        self.setting.atlas = atlas_curves(cfg, preset_name)
-        self.results: list = []             # finished `Result`s, oldest first
-        self.attempts: list[Attempt] = []
-        self.live: dict[str, dict] = {"non_iid": {}, "iid": {}}  # phase -> seed -> round records
-        self.pinned: Optional[dict] = None  # {"label", "loss"} of a pinned run (ghost curve)
-        self.auto_run = False               # True: every valid change starts a run
-        self.simulators: dict = {}          # label -> trained Simulator, last two finished runs
-        self.seeds = 3                      # seeds per Run: a point is a mean with its spread
-        self.notice: str = ""               # what the model adapted to keep the draft valid
         self.wanted_min_size = cfg.min_client_size  # the preset's minimum, restored when possible
-        self.listeners: list[Listener] = []
-        self._pending: Optional[Config] = None      # a Run queued on the worker, not started yet
+        self.attempts: list[Attempt] = []
+        self.simulators: dict = {}          # label -> trained Simulator, last two finished runs
+        self._queued: Optional[Config] = None
         self._current: Optional[Attempt] = None
+        self.values = cfg.as_dict()
+        self.config = cfg
+        self.setting = setting(cfg, preset_name)
+        self.live = {"non_iid": {}, "iid": {}}
         # The worker thread holds no reference to this model between jobs: a model dropped
         # without close() is collected, and the finalizer ends its thread.
         self._worker = Worker()
         self._worker.on_idle = weakref.WeakMethod(self._idle)
         weakref.finalize(self, self._worker.close, 0.0)
 
-    # ----- events -----
-    def _emit(self, event: str, payload: Any = None) -> None:
-        """Call every listener. One that raises is logged and reported to the others as
-        "listener_error", and the rest still run: a display bug must never kill the worker
-        thread (that left `running` True and every later `run()` silently ignored)."""
-        for fn in list(self.listeners):
+    # ----- watching traits safely -----
+    def watch(self, fn: Callable[[dict], None], *names: str) -> None:
+        """`fn(change)` on every change of the named traits. A watcher that raises is logged and
+        reported in `failure`; the training thread that set the trait never sees the error."""
+        def safe(change):
             try:
-                fn(event, payload)
+                fn(change)
             except Exception as e:
-                log.exception("explorer listener %r failed on %r", fn, event)
-                if event != "listener_error":  # a listener that fails on this too is only logged
-                    self._emit("listener_error", f"display error on {event!r}: {type(e).__name__}: {e}")
+                log.exception("explorer display failed on %r", change["name"])
+                if change["name"] != "failure":
+                    self.failure = ("", f"display error on {change['name']!r}: {type(e).__name__}: {e}")
+        self.observe(safe, names=list(names))
 
     # ----- the draft config and the cheap views -----
     def set(self, **changes: Any) -> bool:
-        """Change draft fields; on a valid config refresh the cheap views (no training) and, if
-        a run is going, restart it with the new config. Invalid -> inline error, nothing else
-        changes. Returns whether the draft is valid."""
-        self.values.update(changes)
+        """Change draft fields; on a valid config refresh the cheap views (no training). A run
+        going on is restarted only with `auto_run`; otherwise the new draft is `pending`.
+        Invalid -> `error`, nothing else changes. Returns whether the draft is valid."""
+        values = {**self.values, **changes}
         self.modified = self.modified or bool(changes)
         try:
-            cfg = self._feasible(from_dict(self.values))
-            new_setting = setting(cfg)
-            new_setting.atlas = atlas_curves(cfg, self.preset_name)
+            cfg = self._feasible(from_dict(values), values)
+            new = setting(cfg, self.preset_name)
         except (ConfigError, ValueError) as e:
-            fld = getattr(e, "field", None) or str(e).split(":")[0]
-            self.error = (fld, str(e))
-            self._emit("error", self.error)
+            self.values = values
+            self.error = (getattr(e, "field", None) or str(e).split(":")[0], str(e))
             return False
-        self.config, self.setting = cfg, new_setting
-        if self.error is not None:
-            self.error = None
-            self._emit("error", None)
-        self._emit("setting", new_setting)
-        if self.auto_run or self._training_wanted():
+        self.values, self.error = values, None
+        self.config, self.setting = cfg, new
+        if self.auto_run:
             self.run()
+        else:
+            self.pending = self._training is not None and self._training.key() != cfg.key()
         return True
 
-    def _feasible(self, cfg: Config) -> Config:
+    def _feasible(self, cfg: Config, values: dict) -> Config:
         """The draft with the largest minimum client size (up to the preset's) for which every
         seed's split exists, so that a slider never dead-ends; a ConfigError with the reason in
         words when not even one image per client is possible."""
@@ -245,49 +182,56 @@ class ExplorerModel:
         self.notice = "" if size == self.wanted_min_size else (
             f"minimum client size lowered from {self.wanted_min_size} to {size} so that every "
             f"client of every seed gets data")
-        self.values["min_client_size"] = size
+        values["min_client_size"] = size
         return cfg if cfg.min_client_size == size else cfg.replace(min_client_size=size)
 
     def load_preset(self, name: str) -> None:
         """Replace the whole draft with a named preset (keeps results and the pinned curve)."""
         self.preset_name, self.modified = name, False
-        self.values = preset(name).as_dict()
-        self.wanted_min_size = self.values["min_client_size"]
-        self.set()
+        cfg = preset(name)
+        self.wanted_min_size = cfg.min_client_size
+        self.values = {}
+        self.set(**cfg.as_dict())
+        self.modified = False
 
     # ----- the worker -----
     @property
     def running(self) -> bool:
         return self._worker.busy
 
-    def _training_wanted(self) -> bool:
-        """A run is queued or going and nobody asked it to stop: a change restarts it."""
-        going = self._current is not None and self._current.stop_requested_at is None
-        return self._pending is not None or going
-
-    def _submit(self, job) -> None:
-        self._mark_stop()  # whatever runs now is cancelled; the worker takes `job` next
-        self._worker.submit(job)
+    @property
+    def _training(self) -> Optional[Config]:
+        """The config queued or training now (None when idle or stopping)."""
+        if self._queued is not None:
+            return self._queued
+        cur = self._current
+        return cur.config if cur is not None and cur.stop_requested_at is None else None
 
     def run(self) -> bool:
-        """Train the current draft (cancelling a run in progress first). False if the draft is
-        invalid; the error is already on show."""
+        """Train the current draft. Ignored (True) when that setting is already queued or
+        training; otherwise a run in progress is stopped first ("Stop and run this"). False if
+        the draft is invalid; the error is already on show."""
         if self.error is not None:
-            self._emit("error", self.error)
+            self.error = tuple(self.error)  # shown again
             return False
-        cfg = self._pending = self.config
+        cfg = self.config
+        if self._training is not None and self._training.key() == cfg.key():
+            return True  # a second press, or a change back to what trains: nothing to do
+        self._queued, self.pending = cfg, False
+        self._mark_stop()
 
         def train(stop: threading.Event) -> None:
-            self._pending = None
-            self._current = Attempt(cfg)
+            self._queued = None
+            self._current = att = Attempt(cfg)
             try:
-                self._train(self._current, stop)
-            except Exception as e:  # a bug in a view must not kill the worker
-                self._emit("failed", Attempt(cfg, status="error", error=f"{type(e).__name__}: {e}"))
+                self._train(att, stop)
+            except Exception as e:  # a bug must not kill the worker
+                att.status, att.error = "error", f"{type(e).__name__}: {e}"
+                self.failure, self.attempt, self.status = ("", att.error), att, "failed"
             finally:
                 self._current = None
 
-        self._submit(train)
+        self._worker.submit(train)
         return True
 
     def call_in_worker(self, fn: Callable[[threading.Event], None]) -> None:
@@ -296,42 +240,44 @@ class ExplorerModel:
             try:
                 fn(stop)
             except Exception as e:
-                self._emit("failed", Attempt(self.config, status="error", error=f"{type(e).__name__}: {e}"))
+                self.failure = ("", f"{type(e).__name__}: {e}")
 
-        self._pending = None
-        self._submit(call)
+        self._queued = None
+        self._mark_stop()
+        self._worker.submit(call)
 
     def stop(self) -> None:
-        """Cancel the run in progress (within one round) and anything queued."""
-        self._pending = None
+        """Cancel the run in progress (within one local step) and anything queued."""
+        self._queued, self.pending = None, False
         self._mark_stop()
         self._worker.stop()
 
     def _mark_stop(self) -> None:
-        # record how far the cancelled run had got, so "cancels within one round" is checkable
-        current = self._current
-        if current is not None and current.stop_requested_at is None:
-            current.stop_requested_at = dict(current.rounds)
+        # record how far the cancelled run had got, so "stops within one round" is checkable
+        cur = self._current
+        if cur is not None and cur.stop_requested_at is None:
+            cur.stop_requested_at = dict(cur.rounds)
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until idle (no run, nothing queued); True if idle, False on timeout."""
         return self._worker.wait(timeout)
 
     def _idle(self) -> None:
-        self._emit("idle")
+        self.pending = False if self.status != "running" else self.pending
+        if self.status == "running":
+            self.status = "idle"
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the run in progress (within one round), end the worker thread and drop the
-        trained simulators, results and listeners, so a notebook that builds many explorers
-        does not keep every thread and every model alive."""
-        self._pending = None
+        """Stop the run in progress, end the worker thread and drop the trained simulators and
+        results, so a notebook that builds many explorers keeps no threads or models alive."""
+        self._queued = None
         self._mark_stop()
         self._worker.close(timeout)
+        self.unobserve_all()  # first: no view redraws for a closing model
         self.simulators.clear()
-        self.results.clear()
         self.attempts.clear()
+        self.results = []
         self.live = {"non_iid": {}, "iid": {}}
-        self.listeners.clear()
 
     def _train(self, att: Attempt, stop: threading.Event) -> None:
         cfg = att.config
@@ -339,39 +285,35 @@ class ExplorerModel:
         att.total = cfg.rounds * (len(att.seeds) + sum(not experiment.is_cached(cfg.replace(seed=s))
                                                        for s in att.seeds if not cfg.iid))
         self.attempts.append(att)
-        self.live = {"non_iid": {}, "iid": {}}
-        self._emit("start", cfg)
-        lock = threading.Lock()
+        self.live, self.progress, self.failure = {"non_iid": {}, "iid": {}}, att.progress(), None
+        self.attempt, self.status = att, "running"
+        lock, live = threading.Lock(), {"non_iid": {}, "iid": {}}
 
         def on_round(phase: str, rec: dict) -> None:  # from the training threads, side by side
             with lock:
-                self.live[phase].setdefault(rec["seed"], []).append(rec)
+                live[phase].setdefault(rec["seed"], []).append(rec)
                 att.done += 1
-                att.rounds[phase] = min(len(v) for v in self.live[phase].values())
-                snapshot = {ph: {s: list(v) for s, v in d.items()} for ph, d in self.live.items()}
-                self._emit("round", (phase, rec, snapshot))
-                self._emit("progress", att)
+                att.rounds[phase] = min(len(v) for v in live[phase].values())
+                self.live = {ph: {s: list(v) for s, v in d.items()} for ph, d in live.items()}
+                self.progress = att.progress()
 
         try:
             results, sim = experiment.run_seeds(cfg, att.seeds, stop, on_round, keep_simulator=True)
         except Stopped:
             att.status = "stopped"
-            self._emit("stopped", att)
+            self.attempt, self.status = att, "stopped"
         except (FloatingPointError, ConfigError, ValueError) as e:
-            # NaN loss names `lr`; the draft stays valid, so this is not `self.error`
-            att.status, att.error = "error", str(e)
-            att.error_field = getattr(e, "field", "")
-            self._emit("failed", att)
+            # NaN loss names `lr`; the draft stays valid, so this is `failure`, not `error`
+            att.status, att.error, att.error_field = "error", str(e), getattr(e, "field", "")
+            self.failure, self.attempt, self.status = (att.error_field, att.error), att, "failed"
         else:
             att.status = "finished"
             point = Point(cfg.as_dict(), results, time.monotonic() - att.started)
-            self.results.append(point)
             self.simulators[describe(point.config)] = sim  # for the feature-space panel
             while len(self.simulators) > 2:
                 self.simulators.pop(next(iter(self.simulators)))
-            self._emit("finished", point)
-        finally:
-            self._current = None
+            self.results = [*self.results, point]
+            self.attempt, self.status = att, "finished"
 
     def comparison(self) -> str:
         """The last point in words: against the atlas's measurement of the same setting (flagged
@@ -406,16 +348,12 @@ class ExplorerModel:
         else:
             return None
         self.pinned = {"label": describe(cfg), "loss": loss}
-        self._emit("pinned", self.pinned)
         return self.pinned
 
     def reset(self) -> None:
         """Stop, restore the preset's settings and clear results, pin and live curves."""
         self.stop()
-        self.results.clear()
-        self.pinned = None
-        self.live = {"non_iid": {}, "iid": {}}
-        self._emit("reset")
+        self.results, self.pinned, self.live, self.status = [], None, {"non_iid": {}, "iid": {}}, "idle"
         self.load_preset(self.preset_name)
 
     def config_yaml(self) -> str:
@@ -423,11 +361,3 @@ class ExplorerModel:
         import yaml
 
         return yaml.safe_dump(self.config.as_dict(), sort_keys=False)
-
-
-def describe(cfg: dict) -> str:
-    """A short label for a run, e.g. 'mim · fl · alpha=0.1 · K=8'."""
-    alpha = "IID" if cfg["alpha"] is None else f"alpha={cfg['alpha']:.3g}"
-    graph = cfg["topology"] if cfg["topology"] in ("fl", "complete", "ring", "none") \
-        else f"{cfg['topology']}(d={cfg['degree']})"
-    return f"{cfg['objective']} · {graph} · {alpha} · K={cfg['clients']}"

@@ -55,6 +55,9 @@ def test_star_trains_and_is_offered_everywhere_from_its_one_file(capsys):
     with pytest.raises(SystemExit):
         cli.main(["run", "--help"])
     assert "star" in capsys.readouterr().out
+    from dssl_lite import docgen
+
+    assert "| `star` |" in docgen.BLOCKS["topologies"]() and not docgen.stale()  # docs/design.md's table
     pytest.importorskip("ipywidgets")
     from dssl_widgets import build_explorer
 
