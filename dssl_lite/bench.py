@@ -1,12 +1,23 @@
-"""`dssl-lite bench`: the vectorised path against the per-client loop on the same work.
+"""`dssl-lite bench`: speed as a roofline, measured side by side in one process (not timed tests).
 
-Reported as ratios measured side by side in one process (not timed tests): client-steps per
-second for both paths at several client counts, peak memory, the machine's float32 matmul
-GFLOP/s and the fraction of it the vectorised engine achieves.
+For the `live` model at 10, 100 and 1,000 clients, each execution strategy's client-steps per
+second (one local step of one client: forward, backward, AdamW), against the machine's limit:
+cores x the float32 matmul peak of one core (one thread, a large square matmul), divided by the
+FLOPs of one client-step (counted by torch's flop counter, not guessed). Strategies:
+
+- `vmap-all`: one vmap call over every client, all cores as intra-op threads (the engine before
+  this one);
+- `chunks`: vmap over chunks of at most 16 clients of a run, one chunk per worker process with one
+  intra-op thread each (the CPU default);
+- `loop`: the plain per-client loop, clients spread over the worker processes;
+- each also with `torch.compile` (`+compile`), whose cold and warm compile seconds are reported.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
+import tempfile
 import time
 
 import torch
@@ -15,18 +26,30 @@ from torch.utils.flop_counter import FlopCounterMode
 from .config import preset
 from .simulator import Simulator
 
+STRATEGIES = ("vmap-all", "chunks", "loop")
 
-def matmul_gflops(n: int = 1024, repeats: int = 10, device=None) -> float:
-    """Measured float32 matmul throughput: the machine's practical peak for this kind of work."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    a @ b
-    sync(device)
-    t = time.perf_counter()
-    for _ in range(repeats):
+
+@contextlib.contextmanager
+def threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5, device=None, n_threads: int = 1) -> float:
+    """Measured float32 matmul throughput with `n_threads` intra-op threads (1: one core's peak)."""
+    with threads(n_threads):
+        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
         a @ b
-    sync(device)
-    return 2 * n ** 3 * repeats / (time.perf_counter() - t) / 1e9
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        sync(device)
+        return 2 * n ** 3 * repeats / (time.perf_counter() - t) / 1e9
 
 
 def sync(device):
@@ -40,81 +63,163 @@ def peak_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS so far (Linux KiB)
 
 
-def time_steps(sim: Simulator, steps: int) -> float:
-    """Seconds per local step (all clients), after one warm-up step."""
-    rnd = sim.begin_round()
-    rnd.step()
-    sync(sim.device)
-    t = time.perf_counter()
-    for _ in range(steps):
-        rnd.step()
-    sync(sim.device)
-    return (time.perf_counter() - t) / steps
+def bench_config(clients: int, objective: str = "mim", device: str = "auto", **over):
+    """The `live` model and batch at `clients` IID clients, on the embedded MNIST (4,000 training
+    images, so even 1,000 clients get 4 each; batches are drawn with replacement)."""
+    return preset("live", clients=clients, objective=objective, device=device, alpha=None,
+                  dataset="mnist5k", min_client_size=1, **over)
 
 
-def step_flops(sim: Simulator) -> int:
-    rnd = sim.begin_round()
+def flops_per_client_step(objective: str = "mim", clients: int = 10) -> float:
+    """FLOPs of one client's local step (forward and backward; AdamW's elementwise work is not
+    counted by torch's flop counter), from a counted step of `clients` clients."""
+    sim = Simulator(bench_config(clients, objective))
+    sim.pool = None  # counted here, in this process
     with FlopCounterMode(display=False) as fc:
-        rnd.step()
-    return fc.get_total_flops()
+        sim.begin_round().step()
+    return fc.get_total_flops() / clients
 
 
-def live_seconds(objective: str = "mim", device: str = "auto") -> float:
-    """The `live` preset end to end, cold: dataset load, non-IID run, its IID baseline (not
-    cached) and both probes, as `dssl-lite run --preset live` does after Python has started."""
+def _strategy_config(strategy: str, clients: int, objective: str, compiled: bool):
+    over = {"strategy": "loop" if strategy == "loop" else "vmap", "compile": compiled}
+    if strategy == "vmap-all":
+        over["client_chunk"] = clients
+    return bench_config(clients, objective, **over)
+
+
+def time_strategy(strategy: str, clients: int, objective: str = "mim", compiled: bool = False,
+                  min_seconds: float = 2.0) -> dict:
+    """Steady client-steps per second of one strategy (after warm-up steps; the first step's
+    seconds, which include compiling, reported apart)."""
+    from . import workers
+
+    cores = os.cpu_count() or 1
+    sim = Simulator(_strategy_config(strategy, clients, objective, compiled))
+    if strategy == "vmap-all":
+        sim.pool = None
+    elif sim.pool is None:  # small jobs run in this thread by default; here every core's worker
+        os.environ["DSSL_WORKERS"] = str(cores)
+        sim.pool = workers.pool()
+        sim._attach()
+    rnd = sim.begin_round()
+    if strategy == "vmap-all":  # the engine before this one: one call, every core an intra-op thread
+        c = sim.clients
+        work = {"params": c.params, "exp_avg": c.moments.exp_avg, "exp_avg_sq": c.moments.exp_avg_sq, "state": {}}
+        losses = torch.zeros(sim.N)
+
+        def step():
+            with threads(cores):
+                sim.engine.step(work, 0, sim.N, range(sim.N), sim.step, c.moments.count, 1e-3, losses)
+            c.moments.count += 1
+            sim.step += 1
+    else:
+        step = rnd.step
+    t = time.perf_counter()
+    step()
+    first = time.perf_counter() - t
+    step()
+    n, t = 0, time.perf_counter()
+    while n < 2 or time.perf_counter() - t < min_seconds:
+        step()
+        n += 1
+    secs = (time.perf_counter() - t) / n
+    return {"strategy": strategy + ("+compile" if compiled else ""), "clients": clients,
+            "client_steps_per_s": clients / secs, "first_step_seconds": first, "steps_timed": n}
+
+
+def compile_seconds(objective: str = "mim", clients: int = 16) -> dict:
+    """Seconds to compile one chunk's gradient function, cold (an empty inductor cache) and warm
+    (the on-disk cache just written), in fresh processes."""
+    import subprocess
+    import sys
+
+    code = ("import time, torch; torch.set_num_threads(1); from dssl_lite.bench import bench_config; "
+            "from dssl_lite.simulator import Simulator; "
+            f"s = Simulator(bench_config({clients}, {objective!r}, compile=True)); r = s.begin_round(); "
+            "t = time.perf_counter(); r.step(); print(time.perf_counter() - t)")
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache, "DSSL_WORKERS": "1"}
+        for label in ("cold", "warm"):
+            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900)
+            out[label] = float(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else None
+    return out
+
+
+def live_seconds(objective: str = "mim", seeds: int = 1) -> float:
+    """The `live` preset end to end, cold: `seeds` non-IID runs and their IID baselines (not
+    cached) and the probes, as `dssl-lite run --preset live` does after Python has started."""
     from . import data, experiment
 
     data.load.cache_clear()
     experiment.forget()
     t = time.perf_counter()
-    experiment.run(preset("live", objective=objective, device=device))
+    experiment.run_seeds(preset("live", objective=objective), range(seeds))
     return time.perf_counter() - t
 
 
-def bench_config(clients: int, objective: str = "mim", device: str = "auto", vectorized: bool = True):
-    """The `live` model and batch at `clients` IID clients, on the embedded MNIST (4,000 training
-    images, so even 1,000 clients get 4 each; batches are drawn with replacement)."""
-    return preset("live", clients=clients, objective=objective, vectorized=vectorized, device=device,
-                  alpha=None, dataset="mnist5k", min_client_size=1)
+def roofline(clients=(10, 100, 1000), objectives=("mim", "cl"), compiled=(False, True),
+             strategies=STRATEGIES, min_seconds: float = 2.0) -> dict:
+    """The roofline table: per objective, strategy and client count, client-steps/s and the
+    fraction of the machine's limit (cores x one core's matmul peak / FLOPs per client-step)."""
+    cores = os.cpu_count() or 1
+    peak = matmul_gflops()
+    out = {"cores": cores, "core_peak_gflops": peak, "limit_gflops": cores * peak, "rows": []}
+    for obj in objectives:
+        flops = flops_per_client_step(obj)
+        limit = cores * peak * 1e9 / flops
+        out.setdefault("flops_per_client_step", {})[obj] = flops
+        out.setdefault("limit_client_steps_per_s", {})[obj] = limit
+        for k in clients:
+            for s in strategies:
+                for c in compiled:
+                    if s == "loop" and c:
+                        continue  # one compiled graph per client shape is the vmap path's job
+                    row = time_strategy(s, k, obj, c, min_seconds)
+                    row.update(objective=obj, fraction=row["client_steps_per_s"] / limit)
+                    out["rows"].append(row)
+    return out
 
 
-def bench(clients=(10, 100, 1000), steps: int = 5, objective: str = "mim", device: str = "auto",
-          live: bool = True, live_objectives=("mim", "cl")) -> dict:
-    """-> {"vectorized_vs_sequential": {K: ratio}, "matmul_gflops", "achieved_fraction", "runs",
-    "live_seconds": {objective: s}} (the last only with `live`; measured first, each cold). The
-    per-client loop is timed on fewer steps at large K (it is the slow reference)."""
-    live_s = {o: live_seconds(o, device) for o in live_objectives} if live else None
-    runs, gflops = {}, None
-    for k in clients:
-        row = {}
-        for vec in (True, False):
-            sim = Simulator(bench_config(k, objective, device, vec))
-            if sim.device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(sim.device)
-            sec = time_steps(sim, steps if vec else max(1, steps * 100 // max(k, 100)))
-            row["vectorized" if vec else "sequential"] = sec
-            if vec:
-                row["peak_mb"] = peak_mb(sim.device)
-                row["flops_per_step"] = step_flops(sim)
-        gflops = gflops or matmul_gflops(device=sim.device)
-        row.update(vectorized_steps_per_s=k / row["vectorized"], sequential_steps_per_s=k / row["sequential"],
-                   ratio=row["sequential"] / row["vectorized"],
-                   achieved_gflops=row["flops_per_step"] / row["vectorized"] / 1e9)
-        row["achieved_fraction"] = row["achieved_gflops"] / gflops
-        runs[str(k)] = row
-    return {"device": str(sim.device), "objective": objective, "steps": steps,
-            "vectorized_vs_sequential": {k: r["ratio"] for k, r in runs.items()},
-            "matmul_gflops": gflops, "achieved_fraction": {k: r["achieved_fraction"] for k, r in runs.items()},
-            "runs": runs, "live_seconds": live_s}
+def format_roofline(out: dict) -> str:
+    lines = [f"{out['cores']} cores, one core's float32 matmul peak {out['core_peak_gflops']:.0f} GFLOP/s, "
+             f"limit {out['limit_gflops']:.0f} GFLOP/s"]
+    for obj, f in out["flops_per_client_step"].items():
+        lines.append(f"{obj}: {f / 1e9:.3f} GFLOP per client-step, limit "
+                     f"{out['limit_client_steps_per_s'][obj]:.0f} client-steps/s")
+    lines.append(f"{'objective':<10}{'clients':>8}  {'strategy':<18}{'steps/s':>9}{'of limit':>10}{'1st step s':>11}")
+    for r in out["rows"]:
+        lines.append(f"{r['objective']:<10}{r['clients']:>8}  {r['strategy']:<18}{r['client_steps_per_s']:>9.0f}"
+                     f"{r['fraction']:>10.2f}{r['first_step_seconds']:>11.1f}")
+    return "\n".join(lines)
+
+
+def bench(clients=(10, 100, 1000), objective: str = "mim", live: bool = True, compiled=(False, True),
+          min_seconds: float = 2.0) -> dict:
+    """The roofline for `objective`, plus the `live` preset end to end (1 and 3 seeds, cold)."""
+    out = roofline(clients, (objective,), compiled, min_seconds=min_seconds)
+    if live:
+        out["live_seconds"] = {f"{o}, {n} seed{'s' if n > 1 else ''}": live_seconds(o, n)
+                               for o in ("mim", "cl") for n in (1, 3)}
+    return out
+
+
+def format_bench(out: dict) -> str:
+    lines = [format_roofline(out)]
+    if out.get("live_seconds"):
+        per = ", ".join(f"{k} {s:.1f} s" for k, s in out["live_seconds"].items())
+        lines.append(f"live preset end to end, cold, IID baselines included: {per}")
+    return "\n".join(lines)
 
 
 def profile_step(clients: int = 100, objective: str = "mim", steps: int = 3, top: int = 15,
                  device: str = "auto") -> str:
-    """Where one vmapped local step's time goes: torch.profiler's table of the top operators by
-    self CPU time (CUDA time on a GPU), over `steps` steps after a warm-up."""
+    """Where one chunk's local step goes: torch.profiler's table of the top operators by self
+    CPU time (CUDA time on a GPU), over `steps` steps after a warm-up, in this thread."""
     from torch.profiler import ProfilerActivity, profile
 
     sim = Simulator(bench_config(clients, objective, device))
+    sim.pool = None  # profiled here, in this process
     rnd = sim.begin_round()
     rnd.step()
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if sim.device.type == "cuda" else [])
@@ -126,15 +231,11 @@ def profile_step(clients: int = 100, objective: str = "mim", steps: int = 3, top
     return prof.key_averages().table(sort_by=key, row_limit=top)
 
 
-def format_bench(out: dict) -> str:
-    """The bench result as the table `dssl-lite bench` prints."""
-    lines = [f"device {out['device']}, matmul {out['matmul_gflops']:.1f} GFLOP/s",
-             f"{'clients':>8}{'vec steps/s':>13}{'seq steps/s':>13}{'ratio':>8}{'of peak':>9}{'peak MB':>9}"]
-    for k, r in out["runs"].items():
-        lines.append(f"{k:>8}{r['vectorized_steps_per_s']:>13.1f}{r['sequential_steps_per_s']:>13.1f}"
-                     f"{r['ratio']:>8.2f}{r['achieved_fraction']:>9.3f}{r['peak_mb']:>9.0f}")
-    lines.append("of peak = the vectorised step's FLOP/s (torch's flop counter) over the measured matmul peak")
-    if out.get("live_seconds"):
-        per = ", ".join(f"{o} {s:.1f} s" for o, s in out["live_seconds"].items())
-        lines.append(f"live preset end to end, cold, IID baseline included: {per} (goal <= 20 s on 2 CPU cores)")
-    return "\n".join(lines)
+def memory_at(clients: int, objective: str = "mim") -> float:
+    """Peak MB of a process that builds and steps `clients` clients (chunked, this thread)."""
+    sim = Simulator(bench_config(clients, objective))
+    sim.pool = None
+    sim.begin_round().step()
+    return peak_mb(sim.device)
+
+

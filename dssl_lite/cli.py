@@ -162,8 +162,8 @@ def cmd_demo(a) -> int:
 
 def cmd_bench(a) -> int:
     clients = positive_ints(a.clients, "clients", 2)
-    if a.steps < 1:
-        raise ConfigError("steps", f"got {a.steps}; allowed: an integer >= 1")
+    if a.seconds <= 0:
+        raise ConfigError("seconds", f"got {a.seconds}; allowed: a number > 0")
     from .bench import bench, format_bench
 
     if a.profile:
@@ -171,7 +171,8 @@ def cmd_bench(a) -> int:
 
         print(profile_step(clients[-1], a.objective))
         return 0
-    out = bench(clients=clients, steps=a.steps, objective=a.objective, live=not a.skip_live)
+    out = bench(clients=clients, objective=a.objective, live=not a.skip_live,
+                compiled=(False,) if a.no_compile else (False, True), min_seconds=a.seconds)
     print(json.dumps(out) if a.json else format_bench(out))
     return 0
 
@@ -339,10 +340,11 @@ def build_parser() -> Parser:
     d.add_argument("--seeds", type=int, default=3, help="seeds per objective (mean, spread and a paired interval)")
     d.set_defaults(func=cmd_demo)
 
-    b = sub.add_parser("bench", help="speed: vectorised vs per-client loop, matmul peak, live preset")
+    b = sub.add_parser("bench", help="speed as a roofline: every execution strategy against the FLOP limit")
     b.add_argument("--clients", default="10,100,1000", help="comma list of client counts")
-    b.add_argument("--steps", type=int, default=5, help="timed local steps per setting")
+    b.add_argument("--seconds", type=float, default=2.0, help="seconds of steady steps timed per row")
     b.add_argument("--objective", default="mim", choices=OBJECTIVES.names(), help="objective to time")
+    b.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows (cold compiles take a minute)")
     b.add_argument("--skip-live", action="store_true", help="skip the live-preset end-to-end timing")
     b.add_argument("--profile", action="store_true",
                    help="instead: where one vmapped step's time goes, at the last client count")

@@ -20,6 +20,7 @@ PROBES = ("knn", "linear")
 DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "bfloat16")
+STRATEGIES = ("auto", "vmap", "loop")
 IID_WORDS = ("iid", "none", "inf", "+inf", ".inf", "infinity")  # alpha spellings that mean "no skew at all"
 
 
@@ -62,8 +63,9 @@ class Config:
     seed: int = 0
     device: str = "auto"
     precision: str = "float32"          # bfloat16 = autocast in the local step
-    vectorized: bool = True             # False = the per-client loop oracle (same numbers, slower)
-    client_chunk: int = 0               # clients per vmap call; 0 = as many as hold 1,024 images
+    strategy: str = "auto"              # auto/vmap: clients vmapped in chunks; loop: the per-client oracle
+    client_chunk: int = 0               # clients of a run per call; 0 = the device's rule (plan.py)
+    compile: bool = False               # torch.compile each chunk's gradient (long runs; see docs/speed.md)
 
     def __post_init__(self):
         if isinstance(self.alpha, float) and self.alpha == math.inf:  # one meaning of infinity: IID
@@ -118,19 +120,16 @@ class Config:
         return out
 
     def plan(self) -> dict:
-        """The resolved execution plan: what runs where, as far as it can move a number."""
-        device = self.device
-        if device == "auto":
-            import torch
+        """The resolved execution plan, as far as it can move a number (`plan.Plan.identity`)."""
+        from .plan import resolve
 
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        return {"device": device, "strategy": "vmap" if self.vectorized else "loop"}
+        return resolve(self).identity()
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Config))
-# Fields that never move a number: the device alias (its resolution is in `plan()`) and how many
-# clients share one vmap call (tests/test_simulator.py checks that chunking changes nothing).
-RUNTIME = ("device", "vectorized", "client_chunk")
+# How the work runs: in the identity only through the resolved plan (`plan()`), so that the
+# `auto` device and the device it resolves to, or a chunking that moves no number, are one run.
+RUNTIME = ("device", "strategy", "client_chunk", "compile")
 OBJECTIVE_FIELDS = ("mask_ratio", "mar_weight")  # read only by objectives that list them in `fields`
 # Fields a stored config may still carry from older versions, with the one value they may have.
 LEGACY = {"eval_every": 0}
@@ -209,9 +208,10 @@ def validate(c: Config) -> None:
     _int_range("seed", c.seed, 0, 2**31 - 1)
     _choice("device", c.device, DEVICES)
     _choice("precision", c.precision, PRECISIONS)
-    if not isinstance(c.vectorized, bool):
-        raise ConfigError("vectorized", f"got {short(c.vectorized)}; allowed: true, false")
+    _choice("strategy", c.strategy, STRATEGIES)
     _int_range("client_chunk", c.client_chunk, 0)
+    if not isinstance(c.compile, bool):
+        raise ConfigError("compile", f"got {short(c.compile)}; allowed: true, false")
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -258,6 +258,9 @@ def from_dict(d: Any, base: Optional[Config] = None) -> Config:
     for k, only in LEGACY.items():  # a field that no longer exists, at the value that meant nothing
         if k in d and d.pop(k) != only:
             raise ConfigError(k, "no longer a field (it was never read); allowed: leave it out")
+    if "vectorized" in d:  # the per-client loop oracle is now `strategy: loop`
+        if _coerce("compile", d.pop("vectorized")) is False:
+            d.setdefault("strategy", "loop")
     unknown = sorted(set(d) - set(FIELD_NAMES))
     if unknown:
         raise ConfigError(short(unknown[0]).strip("'"), f"unknown field; allowed: {', '.join(FIELD_NAMES)}")

@@ -68,9 +68,12 @@ def linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes: int, st
 
 
 def probe(kind: str, train_f, train_y, test_f, test_y, num_classes: int, knn_k: int = 20) -> torch.Tensor:
-    if kind == "knn":
-        return knn_accuracy(train_f, train_y, test_f, test_y, num_classes, knn_k)
-    return linear_probe_accuracy(train_f, train_y, test_f, test_y, num_classes)
+    """Accuracy per model `[M]`, each model probed alone: a model's accuracy never depends on
+    which models were probed beside it (a batched matmul over one model rounds differently)."""
+    fn = knn_accuracy if kind == "knn" else linear_probe_accuracy
+    extra = (knn_k,) if kind == "knn" else ()
+    return torch.cat([fn(train_f[j:j + 1], train_y, test_f[j:j + 1], test_y, num_classes, *extra)
+                      for j in range(train_f.shape[0])])
 
 
 def evaluate(sim) -> list[dict]:

@@ -1,26 +1,24 @@
 """Run experiments: train non-IID configs beside their IID baselines, compare.
 
 `robustness = accuracy(alpha) / accuracy(IID)` with everything else equal (same seed, model and
-rounds). A config's IID baseline is the same config with `alpha=None`; it is trained in the same
-vmapped steps as the non-IID run on a GPU (one stacked call, not two runs), beside it in another
-thread on CPU. Every run trained in this process is remembered by its `Config.key()` in `MEMORY`
-(the one cache), so moving alpha does not retrain the baseline and `runs.get_or_run` never
-trains a run twice.
+rounds). A config's IID baseline is the same config with `alpha=None`; runs that share a model
+and schedule (seeds, alphas, their baselines, graphs) train stacked in one simulator, whose
+chunks spread over the worker processes (a run's numbers do not depend on what it is stacked
+with). Every run trained in this process is remembered by its `Config.key()` in `MEMORY` (the one
+cache), so moving alpha does not retrain the baseline and `runs.get_or_run` never trains a run
+twice.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Sequence
 
-import torch
 
 from .config import Config, stack_key
 from .evaluate import evaluate
 from .results import Result
-from .simulator import Diverged, Simulator, Stopped, resolve_device
+from .simulator import Diverged, Simulator, Stopped, one_intra_op_thread
 
 OnRound = Callable[[str, dict], None]  # (phase: "iid" | "non_iid", record) -> None; record has "seed"
 
@@ -46,7 +44,8 @@ def train_stack(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
         raise
     if sim.stopped or sim.round < sim.cfg.rounds:
         raise Stopped(f"stopped after round {sim.round} of {sim.cfg.rounds}")
-    metrics = [{**m, **sim.summary(r)} for r, m in enumerate(evaluate(sim))]
+    with one_intra_op_thread():  # a probe's matmuls must not round by the machine's core count
+        metrics = [{**m, **sim.summary(r)} for r, m in enumerate(evaluate(sim))]
     return metrics, histories, sim
 
 
@@ -72,21 +71,13 @@ def is_cached(cfg: Config) -> bool:
     return iid_key(cfg) in MEMORY
 
 
-def stacking_pays(cfg: Config) -> bool:
-    """Stack runs on one client axis only on a GPU. On CPU a 10-client step is already
-    compute-bound (measured: 2 or 6 stacked runs cost 1.0-1.2x the sum of their single steps), and
-    training runs one at a time keeps every run's numbers independent of what else ran (a vmapped
-    reduction over more clients rounds differently in the last bits)."""
-    return resolve_device(cfg.device).type == "cuda"
-
-
 def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
              on_round: Optional[OnRound] = None, keep_simulator: bool = False,
-             stack: Optional[bool] = None, reuse: bool = False):
+             stack: bool = True, reuse: bool = False):
     """Non-IID runs + their IID baselines -> one `Result` per config (and the simulator that
     trained the first config, if `keep_simulator`). Baselines already in `MEMORY` are reused; with
-    `reuse`, so are the configs themselves (then nothing trained twice is trained again). With
-    `stack` (default: on a GPU) configs that can share a vmapped step train together.
+    `reuse`, so are the configs themselves (then nothing trained twice is trained again). Configs
+    that can share a simulator train stacked (`stack=False`: each alone; the numbers are the same).
 
     Example:
         >>> results = run_many([preset("live", seed=s) for s in range(3)])  # 3 seeds + 3 baselines
@@ -103,7 +94,6 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
         if not c.iid and key not in MEMORY and key not in wanted:
             jobs.append((c.replace(alpha=None), "iid"))
             wanted.add(key)
-    stack = stacking_pays(cfgs[0]) if stack is None else stack
     groups: dict[str, list[tuple[Config, str]]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault(stack_key(job[0]) if stack else str(i), []).append(job)
@@ -130,53 +120,9 @@ def recall(cfg: Config) -> Optional[Result]:
 
 
 def train_groups(groups, stop=None, on_round=None) -> list:
-    """Train groups of stackable jobs -> [(metrics, histories, simulator)] in order. On CPU every
-    group trains with one intra-op thread, in parallel over the machine's cores: one thread per run
-    measured faster than sharing both cores between ops on these small models, and a run's
-    numbers never depend on how many cores the machine has or what else trained beside it."""
-    def job(g, halt):
-        return train_stack([c for c, _ in g], halt, on_round, [p for _, p in g])
-
-    if resolve_device(groups[0][0][0].device).type != "cpu":
-        return [job(g, stop) for g in groups]
-    if len(groups) == 1:  # nothing to run beside it: this thread, still one intra-op thread
-        return [_one_intra_op_thread(lambda: job(groups[0], stop))]
-    failed = threading.Event()  # a failed group stops the others
-    halt = AnyEvent(failed, stop)
-
-    def one_thread(g):
-        torch.set_num_threads(1)  # per worker thread (OpenMP's setting is per thread)
-        try:
-            return job(g, halt)
-        except BaseException:
-            failed.set()
-            raise
-
-    with ThreadPoolExecutor(max(1, min(len(groups), os.cpu_count() or 1))) as pool:
-        futures = [pool.submit(one_thread, g) for g in groups]
-        errors = [e for e in (f.exception() for f in futures) if e is not None]
-    if errors:  # the first real failure, else the stop
-        raise next((e for e in errors if not isinstance(e, Stopped)), errors[0])
-    return [f.result() for f in futures]
-
-
-def _one_intra_op_thread(fn):
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return fn()
-    finally:
-        torch.set_num_threads(before)
-
-
-class AnyEvent:
-    """Set when any of its events is set: what `Simulator.rounds` checks between local steps."""
-
-    def __init__(self, *events: Optional[threading.Event]):
-        self.events = [e for e in events if e is not None]
-
-    def is_set(self) -> bool:
-        return any(e.is_set() for e in self.events)
+    """Train groups of stackable jobs, one simulator each, one after another (each spreads its
+    chunks over the worker processes) -> [(metrics, histories, simulator)] in order."""
+    return [train_stack([c for c, _ in g], stop, on_round, [p for _, p in g]) for g in groups]
 
 
 def run(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optional[OnRound] = None,
@@ -193,6 +139,6 @@ def run(cfg: Config, stop: Optional[threading.Event] = None, on_round: Optional[
 
 
 def run_seeds(cfg: Config, seeds: Sequence[int], stop=None, on_round=None,
-              keep_simulator: bool = False, stack: Optional[bool] = None):
+              keep_simulator: bool = False, stack: bool = True):
     """The same setting at several seeds -> list of `Result` (one per seed)."""
     return run_many([cfg.replace(seed=int(s)) for s in seeds], stop, on_round, keep_simulator, stack)

@@ -20,27 +20,34 @@ BETAS, EPS = (0.9, 0.95), 1e-8
 
 @dataclass
 class Moments:
-    """AdamW's state for stacked parameters: first and second moments and the step counts."""
+    """AdamW's state for stacked parameters: first and second moments, and how many steps they
+    have taken (the same for every client that trains in a round)."""
 
     exp_avg: Params
     exp_avg_sq: Params
-    steps: Params  # one float32 scalar per parameter tensor, as torch keeps them
+    count: int = 0
 
     @classmethod
     def zeros(cls, params: Params) -> "Moments":
         return cls({n: torch.zeros_like(p) for n, p in params.items()},
-                   {n: torch.zeros_like(p) for n, p in params.items()},
-                   {n: torch.zeros((), dtype=torch.float32) for n in params})
+                   {n: torch.zeros_like(p) for n, p in params.items()}, 0)
 
     def clone(self) -> "Moments":
         copy = lambda d: {n: t.clone() for n, t in d.items()}
-        return Moments(copy(self.exp_avg), copy(self.exp_avg_sq), copy(self.steps))
+        return Moments(copy(self.exp_avg), copy(self.exp_avg_sq), self.count)
 
     def copy_(self, other: "Moments") -> None:
-        for mine, theirs in ((self.exp_avg, other.exp_avg), (self.exp_avg_sq, other.exp_avg_sq),
-                             (self.steps, other.steps)):
+        for mine, theirs in ((self.exp_avg, other.exp_avg), (self.exp_avg_sq, other.exp_avg_sq)):
             for n, t in theirs.items():
                 mine[n].copy_(t)
+        self.count = other.count
+
+    def zero_(self) -> None:
+        """A fresh AdamW, in place."""
+        for d in (self.exp_avg, self.exp_avg_sq):
+            for t in d.values():
+                t.zero_()
+        self.count = 0
 
 
 def decays(name: str, p: torch.Tensor) -> bool:
@@ -50,14 +57,16 @@ def decays(name: str, p: torch.Tensor) -> bool:
 
 
 @torch.no_grad()
-def adamw_step(params: Params, grads: Params, moments: Moments, lr: float, weight_decay: float) -> None:
-    """One AdamW step for every client, in place (fused kernels)."""
+def adamw_step(params: Params, grads: Params, exp_avg: Params, exp_avg_sq: Params, count: int,
+               lr: float, weight_decay: float) -> None:
+    """One AdamW step for every client given (any rows of the stack), in place (fused kernels);
+    `count` is how many steps the moments have taken before this one."""
     for decay in (True, False):
         names = [n for n, p in params.items() if decays(n, p) == decay]
         if names:
             adamw([params[n] for n in names], [grads[n].to(params[n].dtype) for n in names],
-                  [moments.exp_avg[n] for n in names], [moments.exp_avg_sq[n] for n in names], [],
-                  [moments.steps[n] for n in names], fused=True, amsgrad=False, beta1=BETAS[0],
+                  [exp_avg[n] for n in names], [exp_avg_sq[n] for n in names], [],
+                  [torch.tensor(float(count)) for _ in names], fused=True, amsgrad=False, beta1=BETAS[0],
                   beta2=BETAS[1], lr=lr, weight_decay=weight_decay if decay else 0.0, eps=EPS,
                   maximize=False)
 

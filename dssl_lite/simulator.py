@@ -2,11 +2,17 @@
 
 Client state lives stacked `[N, ...]`, N = runs x clients, in one `ClientState` (parameters, the
 objective's state, AdamW moments): one or more runs that share a model and a schedule (seeds,
-alphas, their IID baselines, graphs) sit side by side on one axis. A round is explicit: `begin_round()`
-returns a `Round` (who trains and their working copy), `Round.step()` takes one local step for
-all of them (one `vmap(grad_and_value(functional_call(objective)))` call over per-client batches
-gathered from a device-resident dataset, see `grads.py`), and `Round.finish()` writes the work
-back and lets the topology aggregate (FedAvg, gossip, or nothing).
+alphas, their IID baselines, graphs) sit side by side on one axis. A round is explicit:
+`begin_round()` returns a `Round` (who trains and their working state), `Round.step()` takes one
+local step for all of them, chunk by chunk of each run's clients (`plan.chunks`; each chunk one
+`vmap(grad_and_value(functional_call(objective)))` call, `engine.py`), in this thread or in
+worker processes (`workers.py`), and `Round.finish()` writes the work back and lets the topology
+aggregate (FedAvg, gossip, or nothing), run by run.
+
+Every client draws its randomness from its own generator (seeded by run seed, client and step),
+chunks never mix two runs' clients, and aggregation and evaluation go run by run: so a run's
+numbers do not depend on what it is stacked with, how its clients are chunked (2 or more a call)
+or who computes them (tests/test_workers.py).
 
 Optimizer semantics: every client keeps its AdamW moments from round to round while it takes part
 every round (FL with full participation, and DecL); in FL its parameters are replaced by the
@@ -21,17 +27,20 @@ import contextlib
 import math
 import threading
 import time
+import weakref
 from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from . import data as data_mod
+from . import workers
 from .config import Config, ConfigError, stack_key
+from .engine import Engine
 from .federation import Federation
-from .grads import Gradients
 from .objectives import create_objective
-from .optim import Moments, adamw_step, lr_at
+from .optim import Moments, lr_at
+from .plan import chunks, resolve
 from .state import ClientState
 from .topologies import Mix
 
@@ -70,29 +79,39 @@ class Round:
     def __init__(self, sim: "Simulator", active: Optional[torch.Tensor], work: ClientState):
         self.sim, self.active, self.work = sim, active, work
         self.losses: list[torch.Tensor] = []
+        K = sim.cfg.clients
+        per_run = K if active is None else len(active) // len(sim.runs)
+        self.jobs = [(r * per_run + lo, r * per_run + hi) for r in range(len(sim.runs))
+                     for lo, hi in chunks(per_run, sim.plan.chunk)]
+        self.rows = list(range(sim.N)) if active is None else active.tolist()
 
     def step(self) -> torch.Tensor:
-        """One optimizer step on every training client; returns their losses `[A]`."""
+        """One local step on every training client; returns their losses `[A]`."""
         sim, work = self.sim, self.work
-        grads, losses, aux = sim.grads(work.params, sim.sample_batch(self.active), work.state)
-        adamw_step(work.params, grads, work.moments, lr_at(sim.cfg, sim.step), sim.cfg.weight_decay)
-        if work.state:
-            with torch.no_grad():
-                work.state = sim.model.after_step(work.state, work.params, aux)
+        lr = lr_at(sim.cfg, sim.step)
+        tensors = {"params": work.params, "exp_avg": work.moments.exp_avg,
+                   "exp_avg_sq": work.moments.exp_avg_sq, "state": work.state}
+        if self.active is None and sim.pool is not None:
+            sim.pool.step(sim.pool_key, self.jobs, sim.step, work.moments.count, lr)
+            losses = sim.losses.clone()
+        else:
+            losses = torch.zeros(len(self.rows))
+            with one_intra_op_thread():
+                for lo, hi in self.jobs:
+                    sim.engine.step(tensors, lo, hi, self.rows[lo:hi], sim.step, work.moments.count, lr, losses)
+        work.moments.count += 1
         sim.step += 1
-        losses = losses.detach().float()
         self.losses.append(losses)
         return losses
 
     @torch.no_grad()
     def finish(self) -> None:
         """End the round: the objective finishes its state, the work is written back, and the
-        topology averages parameters and the objective's mixed state (FL: each run's
+        topology averages parameters and the objective's mixed state run by run (FL: each run's
         participants, weighted by data size, to every client; DecL: theta <- W @ theta)."""
         sim, work = self.sim, self.work
-        if work.state:
-            work.state = sim.model.round_end(work.state)
-        sim.clients.put(self.active, work)
+        state = sim.model.round_end(work.state) if work.state else work.state
+        sim.clients.put(self.active, ClientState(work.params, state, None))
         mixed = [n for n in sim.clients.state if n.startswith(sim.model.mixed_state)] if sim.model.mixed_state else []
         taking = None
         if self.active is not None:
@@ -101,6 +120,18 @@ class Round:
             taking = taking.to(sim.device)
         mix = Mix(len(sim.runs), sim.cfg.clients, sim.sizes.to(sim.device), taking, sim.W)
         sim.topology.aggregate(list(sim.clients.params.values()) + [sim.clients.state[n] for n in mixed], mix)
+
+
+@contextlib.contextmanager
+def one_intra_op_thread():
+    """Engine steps in this thread compute with one intra-op thread, as the workers do: a
+    matmul's summation order depends on its thread count, the numbers must not."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class Simulator:
@@ -150,12 +181,30 @@ class Simulator:
         stacked = lambda d: {n: torch.cat(ts).contiguous() for n, ts in d.items()}
         self.sampled = cfg.participation < 1  # sampled clients: a fresh AdamW each time they are picked
         params = stacked(params)
-        self.clients = ClientState(params, stacked(state), None if self.sampled else Moments.zeros(params))
-        self.grads = Gradients(self.model, cfg)
-        self.gens = [torch.Generator().manual_seed(c.seed) for c in self.runs]  # batches, masks, views
+        self.clients = ClientState(params, stacked(state), Moments.zeros(params))
+        self.plan = resolve(cfg)
+        self.engine = Engine(self.runs, self.data, self.index, self.sizes, self.device, self.model)
+        self.grads = self.engine.grads
         self.round = 0
-        self.step = 0  # local steps taken, for the learning-rate schedule
+        self.step = 0  # local steps taken, for the learning-rate schedule and the randomness
         self.stopped = False  # set when `rounds` returned early because `stop` was set
+        # the round's objective state when everyone trains (round_start's output is copied in)
+        self.work_state = {n: torch.empty_like(t) for n, t in self.clients.state.items()}
+        self.losses = torch.zeros(self.N)
+        self.pool = workers.for_job(self.device, self.N * cfg.rounds * cfg.local_steps)
+        if self.pool is not None:
+            self._attach()
+
+    def _attach(self) -> None:
+        """Hand the worker processes this simulator's tensors, in shared memory (no copies)."""
+        c = self.clients
+        shared = {"params": c.params, "exp_avg": c.moments.exp_avg, "exp_avg_sq": c.moments.exp_avg_sq,
+                  "state": self.work_state, "losses": self.losses, "index": self.index, "sizes": self.sizes}
+        for d in shared.values():
+            for t in (d.values() if isinstance(d, dict) else [d]):
+                t.share_memory_()
+        self.pool_key = self.pool.attach({"configs": [r.as_dict() for r in self.runs]}, shared)
+        weakref.finalize(self, self.pool.detach, self.pool_key)
 
     @property
     def params(self) -> Params:
@@ -177,32 +226,29 @@ class Simulator:
 
     def begin_round(self, everyone: bool = False) -> Round:
         """Start a round: its participants (or `everyone`) and their working state. Everyone
-        trains in place; sampled clients train a copy of their rows with a fresh AdamW."""
+        trains in place (the objective's round state in `work_state`); sampled clients train a
+        copy of their rows with a fresh AdamW."""
         active = None if everyone else self.participants()
+        c = self.clients
         if active is None:
-            work = ClientState(self.clients.params, self.clients.state, self.clients.moments)
-            if work.moments is None:  # sampled clients, all at once (local_update)
-                work.moments = Moments.zeros(work.params)
+            if self.sampled:  # everyone at once (local_update): a fresh AdamW too
+                c.moments.zero_()
+            if c.state:
+                for n, t in self.model.round_start(c.state, c.params).items():
+                    self.work_state[n].copy_(t)
+            work = ClientState(c.params, self.work_state if c.state else {}, c.moments)
         else:
-            work = self.clients.rows(active)
+            work = c.rows(active)
             work.moments = Moments.zeros(work.params)
-        if work.state:
-            work.state = self.model.round_start(work.state, work.params)
+            if work.state:
+                work.state = {n: t.clone() for n, t in self.model.round_start(work.state, work.params).items()}
         return Round(self, active, work)
 
     def sample_batch(self, active: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
-        """Per-client batches `[A, B, ...]` for the training clients, drawn with replacement from
-        each client's data; every run draws from its own generator (outside vmap)."""
-        K, B = self.cfg.clients, self.cfg.batch_size
-        act = torch.arange(self.N) if active is None else active
-        parts = []
-        for r, gen in enumerate(self.gens):
-            mine = act[(act >= r * K) & (act < (r + 1) * K)]
-            pos = (torch.rand(len(mine), B, generator=gen) * self.sizes[mine][:, None]).long()
-            idx = self.index[mine].gather(1, pos).reshape(-1).to(self.device)
-            batch = self.model.prepare(self.data.train_x[idx], gen)  # randomness outside vmap
-            parts.append({n: t.reshape(len(mine), B, *t.shape[1:]) for n, t in batch.items()})
-        return {n: torch.cat([p[n] for p in parts]) for n in parts[0]}
+        """Per-client batches `[A, B, ...]` of the clients `active` (default everyone) at the
+        current step: what the next local step will draw."""
+        rows = range(self.N) if active is None else active.tolist()
+        return self.engine.batch(rows, self.step)
 
     @torch.no_grad()
     def consensus_distance(self) -> list[float]:
@@ -259,19 +305,17 @@ class Simulator:
 
     # ----- snapshots: try something, then put everything back -----
     def snapshot(self) -> dict:
-        return {"clients": self.clients.clone(), "gens": [g.get_state() for g in self.gens],
-                "round": self.round, "step": self.step}
+        """Everything a round changes (the randomness is a function of the step counter)."""
+        return {"clients": self.clients.clone(), "round": self.round, "step": self.step}
 
     def restore(self, snap: dict) -> None:
         self.clients.copy_(snap["clients"])
-        for g, s in zip(self.gens, snap["gens"]):
-            g.set_state(s)
         self.round, self.step = snap["round"], snap["step"]
 
     @contextlib.contextmanager
     def scratch(self):
         """`with sim.scratch(): ...` trains or changes anything; afterwards the simulator is exactly
-        as before (parameters, optimizer moments, objective state, generators, counters)."""
+        as before (parameters, optimizer moments, objective state, counters)."""
         snap = self.snapshot()
         try:
             yield self

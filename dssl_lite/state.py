@@ -20,7 +20,7 @@ Params = dict[str, torch.Tensor]
 class ClientState:
     params: Params                 # the model, [N, ...] per tensor
     state: Params                  # the objective's per-client state (BYOL's target, MAR's latents)
-    moments: Optional[Moments]     # AdamW's; None until a round gives the clients an optimizer
+    moments: Optional[Moments]     # AdamW's (None in a copy of some rows: they get a fresh one)
 
     @property
     def size(self) -> int:
@@ -51,9 +51,5 @@ class ClientState:
     def copy_(self, other: "ClientState") -> None:
         """Become `other` (same shapes), in place."""
         self.put(None, other)
-        if other.moments is None:
-            self.moments = None
-        elif self.moments is None:
-            self.moments = other.moments.clone()
-        else:
+        if other.moments is not None:
             self.moments.copy_(other.moments)

@@ -59,12 +59,14 @@ def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
     assert needle in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
-def test_bench_json_keys(capsys):
-    assert main(["bench", "--clients", "2,3", "--steps", "1", "--skip-live", "--json"]) == 0
+def test_bench_json_is_a_roofline(capsys):
+    assert main(["bench", "--clients", "2,3", "--seconds", "0.01", "--skip-live", "--no-compile", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["vectorized_vs_sequential"]) == {"2", "3"}
-    assert out["matmul_gflops"] > 0 and all(v > 0 for v in out["achieved_fraction"].values())
-    assert out["live_seconds"] is None
+    assert out["core_peak_gflops"] > 0 and out["limit_gflops"] == pytest.approx(out["cores"] * out["core_peak_gflops"])
+    assert out["flops_per_client_step"]["mim"] > 1e6
+    rows = {(r["strategy"], r["clients"]) for r in out["rows"]}
+    assert rows == {(s, k) for s in ("vmap-all", "chunks", "loop") for k in (2, 3)}
+    assert all(0 < r["fraction"] < 1 and r["client_steps_per_s"] > 0 for r in out["rows"])
 
 
 def test_nan_loss_stops_with_a_message_and_keeps_finished_rounds(capsys, monkeypatch, tmp_path):

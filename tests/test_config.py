@@ -46,9 +46,10 @@ def test_odd_regular_graph_rejected():
 
 
 def test_coercion_of_cli_and_yaml_spellings():
-    c = from_dict({"alpha": "iid", "clients": "12", "lr": "0.01", "rounds": 3.0, "vectorized": "false"})
+    c = from_dict({"alpha": "iid", "clients": "12", "lr": "0.01", "rounds": 3.0, "compile": "false"})
     assert c.alpha is None and c.iid and c.clients == 12 and c.lr == 0.01 and c.rounds == 3
-    assert c.vectorized is False
+    assert c.compile is False
+    assert from_dict({"vectorized": "false"}).strategy == "loop"  # the old oracle switch still loads
 
 
 def test_replace_validates():
@@ -117,7 +118,7 @@ def test_auto_device_and_the_device_it_resolves_to_are_one_identity():
     here = "cuda" if torch.cuda.is_available() else "cpu"
     assert preset("live").key() == preset("live", device=here).key()
     assert preset("live", client_chunk=3).key() == preset("live").key()  # chunking moves no number
-    assert preset("live", vectorized=False).key() != preset("live").key()  # the loop rounds differently
+    assert preset("live", strategy="loop").key() != preset("live").key()  # the loop rounds differently
 
 
 def test_fields_a_config_never_reads_are_not_part_of_it():

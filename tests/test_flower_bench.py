@@ -34,5 +34,5 @@ def test_replay_of_recorded_batches_is_the_simulators_job(tmp_path):
     init = torch.load(tmp_path / "init.pt")
     # the per-client loop oracle does the replay's arithmetic (bitwise equal on the machines we
     # have seen); the vmapped engine differs by float rounding only
-    for reference in (trained(cfg.replace(vectorized=False)), trained(cfg)):
+    for reference in (trained(cfg.replace(strategy="loop")), trained(cfg)):
         assert job.agreement(got, reference, init)["rel_to_update"] < 1e-4

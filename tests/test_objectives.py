@@ -14,7 +14,7 @@ def test_every_objective_gives_finite_loss_and_grads(objective, model):
     cfg = Config(objective=objective, model=model, width=16, depth=1, heads=2, batch_size=8)
     obj = create_objective(cfg, 1)
     assert isinstance(obj, Objective)
-    batch = obj.prepare(torch.randn(8, 1, 16, 16), torch.Generator().manual_seed(0))
+    batch = obj.prepare(torch.randn(8, 1, 16, 16), torch.Generator().manual_seed(0), torch.Generator().manual_seed(1))
     params = {n: p.detach() for n, p in obj.named_parameters()}
     state = {n: t + 0.1 * torch.randn_like(t) for n, t in obj.init_state(params).items()}
     if "has_target" in state:

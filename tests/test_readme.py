@@ -114,7 +114,7 @@ def plan(argv: list[str], cwd: Path):
         if cmd in ("run", "demo"):
             return CLI + with_option(args, "--preset", "tiny"), cwd
         if cmd == "bench":
-            return CLI + args + ["--clients", "2,3", "--steps", "1", "--skip-live"], cwd
+            return CLI + args + ["--clients", "2,3", "--seconds", "0.01", "--no-compile", "--skip-live"], cwd
         if cmd == "sweep":
             return CLI + [cmd, str(tiny_grid(cwd / args[1])), *args[2:]], cwd
         if cmd == "reproduce":

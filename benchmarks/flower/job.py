@@ -1,9 +1,10 @@
 """The benchmark's job, written down once so that Flower can replay exactly what dssl-lite trains.
 
-dssl-lite draws every batch and every MAE mask from one generator per run, inside `Simulator`.
-`record()` builds that Simulator, draws the whole run's batches in order (what `sim.sample_batch()`
-yields at each local step) and writes them to a folder, one file per client, with the initial
-weights, the client data sizes and the learning rate of every step. A Flower client then reads
+dssl-lite draws every client's batch and MAE mask from a generator of its own, seeded by run
+seed, client and step, inside `Simulator`. `record()` builds that Simulator, draws the whole run's
+batches step by step (what `sim.sample_batch()` yields at each local step) and writes them to a
+folder, one file per client, with the initial weights, the client data sizes and the learning
+rate of every step. A Flower client then reads
 its own file by partition id and trains on the same numbers; nothing in the comparison depends on
 two random number generators agreeing.
 
@@ -35,9 +36,9 @@ from dssl_lite.optim import lr_at
 def record(cfg, folder) -> Path:
     """Write `cfg`'s FedAvg job to `folder` (see the module docstring) and return the folder.
 
-    Batches are drawn without training: in a full-participation MIM run `sample_batch()` is the
-    only consumer of the run's generator, so drawing R*S batches in a row yields what training
-    would see (the test fails if that ever stops being true).
+    Batches are drawn without training: a client's randomness is a function of the step counter
+    alone, so drawing the batches of steps 0 .. R*S-1 yields what training will see (the test
+    fails if that ever stops being true).
     """
     if not cfg.is_federated or cfg.participation < 1:
         raise ValueError("the benchmark job is FedAvg with every client in every round")
@@ -49,7 +50,11 @@ def record(cfg, folder) -> Path:
     if sim.state:
         raise ValueError(f"objective {cfg.objective} keeps per-client state; the replay does not")
     S = cfg.local_steps
-    steps = [sim.sample_batch() for _ in range(cfg.rounds * S)]  # each {"x": (K, B, ...), ...}
+    steps = []
+    for t in range(cfg.rounds * S):  # each {"x": (K, B, ...), ...}
+        sim.step = t
+        steps.append(sim.sample_batch())
+    sim.step = 0
     for k in range(cfg.clients):
         torch.save({n: torch.stack([b[n][k] for b in steps]).contiguous() for n in steps[0]},
                    folder / f"client_{k}.pt")

@@ -1,6 +1,6 @@
 """Flower's simulation engine against dssl-lite on the same FedAvg self-supervised job.
 
-    .venv/bin/python benchmarks/flower/run.py            # 10 and 100 clients, 3 repetitions
+    .venv/bin/python benchmarks/flower/run.py            # 10, 100 and 1,000 clients, 3 repetitions
     .venv/bin/python benchmarks/flower/run.py --quick    # smoke test: 2 clients, 2 rounds, once
 
 The job is the `live` preset's MIM run, IID, read from the config (model, rounds, local steps,
@@ -262,7 +262,7 @@ def markdown(res: dict) -> str:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--clients", type=int, nargs="+", default=[10, 100], help="client counts (default: 10 100)")
+    p.add_argument("--clients", type=int, nargs="+", default=[10, 100, 1000], help="client counts (default: 10 100 1000)")
     p.add_argument("--reps", type=int, default=3, help="repetitions of each engine at each client count")
     p.add_argument("--rounds", type=int, default=None, help="override the preset's rounds")
     p.add_argument("--cpus", type=int, default=len(os.sched_getaffinity(0)),

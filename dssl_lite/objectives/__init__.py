@@ -2,9 +2,13 @@
 
 The contract every objective keeps, so the simulator treats them alike (`Objective` below):
 
-  prepare(x, gen) -> batch        all randomness (masks, augmentations) drawn *outside* vmap from
-                                  the run's generator, so the vectorised path and the per-client
-                                  loop see the same numbers
+  prepare(x, gen, common) -> batch
+                                  one client's batch `x` [B, C, H, W] made ready, all randomness
+                                  (masks, augmentations) drawn *outside* vmap from the client's
+                                  own generator `gen` (seeded by run seed, client and step), or
+                                  from `common`, the run's generator for this step (the same for
+                                  every client: a shared mask); so every execution strategy sees
+                                  the same numbers
   forward(batch, state) -> (loss, aux)
                                   one client's loss, called as `functional_call(obj, params, ...)`
                                   under vmap; `state` is the client's own state, `aux` feeds
@@ -40,7 +44,7 @@ class Objective(nn.Module):
     mixed_state: ClassVar[tuple[str, ...]] = ()
     fields: ClassVar[tuple[str, ...]] = ()  # the objective-only config fields it reads (see Config.identity)
 
-    def prepare(self, x: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    def prepare(self, x: torch.Tensor, gen: torch.Generator, common: torch.Generator) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     def forward(self, batch: dict, state: State) -> tuple[torch.Tensor, State]:

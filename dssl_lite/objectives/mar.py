@@ -74,12 +74,10 @@ class MAR(MIM):
 
 @OBJECTIVES.register("mar-shared", "MAR with one mask per step shared by every client (the same visible patches)")
 class MARSharedMask(MAR):
-    def prepare(self, x, gen):
-        """One (batch, patches) noise draw per step, repeated for every client of the run: the
-        simulator passes the run's clients' images together, `batch_size` per client."""
-        clients = x.shape[0] // self.batch_size
-        noise = torch.rand(self.batch_size, self.L, generator=gen).repeat(clients, 1)
-        return {"x": x, "noise": noise.to(x.device)}
+    def prepare(self, x, gen, common):
+        """The run's one (batch, patches) noise draw for this step: every client of the run
+        hides the same patches of image i of its batch."""
+        return {"x": x, "noise": torch.rand(x.shape[0], self.L, generator=common).to(x.device)}
 
 
 @OBJECTIVES.register("mar-ref", "MIM + alignment to the round-start model's latents, fixed weight (variant)")

@@ -32,7 +32,7 @@ class MIM(Objective):
             self.decoder_norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, p * p * in_chans)
 
-    def prepare(self, x, gen):
+    def prepare(self, x, gen, common):
         return {"x": x, "noise": torch.rand(x.shape[0], self.L, generator=gen).to(x.device)}
 
     def encode_masked(self, batch, params=None):

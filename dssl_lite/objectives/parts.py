@@ -25,7 +25,7 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return v + 0.1 * torch.randn(x.shape, generator=gen).to(dev)
 
 
-def two_views(x: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+def two_views(x: torch.Tensor, gen: torch.Generator, common=None) -> dict[str, torch.Tensor]:
     return {"view1": augment(x, gen), "view2": augment(x, gen)}
 
 

@@ -102,6 +102,8 @@ def mixing_matrix(topology: str, n: int, degree: int, sizes: np.ndarray, seed: i
 
 
 # ----- aggregators: how a round's local models become the next round's -----
+# Run by run (not one batched op over the stack), so a run's numbers never depend on what it is
+# stacked with: a batched matmul over one run takes another kernel path than over several.
 def fedavg(tensors: list, mix: Mix) -> None:
     """FL: each run's participants averaged, weighted by data size, written to every client."""
     w = mix.sizes.reshape(mix.R, mix.K).clone()
@@ -110,14 +112,16 @@ def fedavg(tensors: list, mix: Mix) -> None:
     w = w / w.sum(1, keepdim=True)
     for t in tensors:
         v = t.view(mix.R, mix.K, -1)
-        v.copy_(torch.einsum("rk,rkp->rp", w.to(t.dtype), v)[:, None].expand_as(v))
+        for r in range(mix.R):
+            v[r].copy_((w[r].to(t.dtype) @ v[r]).expand_as(v[r]))
 
 
 def gossip(tensors: list, mix: Mix) -> None:
     """DecL: theta <- W @ theta for each run (W already holds `gossip_steps` steps)."""
     for t in tensors:
         v = t.view(mix.R, mix.K, -1)
-        v.copy_(torch.einsum("rij,rjp->rip", mix.W.to(t.dtype), v))
+        for r in range(mix.R):
+            v[r].copy_(mix.W[r].to(t.dtype) @ v[r])
 
 
 def keep_local(tensors: list, mix: Mix) -> None:
