@@ -21,6 +21,12 @@ DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "bfloat16")
 STRATEGIES = ("auto", "vmap", "loop")
+PARTITIONS = ("dirichlet", "dirichlet-balanced")
+MIXINGS = ("metropolis", "size")
+MAR_SCHEDULES = ("cosine", "constant")
+OPTIMIZER_STATES = ("keep", "fresh")
+REFERENCES = ("fl-iid", "same-graph")
+DECL_EVALS = ("average", "local-mean")
 IID_WORDS = ("iid", "none", "inf", "+inf", ".inf", "infinity")  # alpha spellings that mean "no skew at all"
 
 
@@ -34,10 +40,12 @@ class Config:
     clients: int = 10                   # K
     alpha: Optional[float] = 0.1        # Dirichlet concentration; None = IID equal split
     min_client_size: int = 10           # a Dirichlet draw is repeated until every client has this many
+    partition: str = "dirichlet"        # dirichlet (sizes vary) | dirichlet-balanced (the paper's: equal sizes)
     # communication
     topology: str = "fl"                # fl = FedAvg server; others = DecL gossip graphs; none = no talk
     degree: int = 2                     # node degree (regular) / expected degree (erdos_renyi)
     gossip_steps: int = 1               # mixing steps per round (DecL)
+    mixing: str = "metropolis"          # DecL weights: metropolis | size (the paper's: a node and its neighbours by data size)
     participation: float = 1.0          # FL: fraction of clients sampled each round
     # model and objective
     objective: str = "mim"
@@ -48,6 +56,7 @@ class Config:
     patch_size: int = 4
     mask_ratio: float = 0.75            # MIM / MAR
     mar_weight: float = 0.1             # MAR: alignment weight (mar: its annealed start value)
+    mar_schedule: str = "cosine"        # MAR's weight: cosine (the paper's annealing) | constant
     # optimisation
     rounds: int = 30
     local_steps: int = 20
@@ -56,9 +65,12 @@ class Config:
     lr_schedule: str = "constant"       # constant | cosine (decay to 0 over all local steps)
     warmup_steps: int = 0               # linear warm-up, in local steps
     weight_decay: float = 0.05
+    optimizer_state: str = "keep"       # keep each client's AdamW moments | fresh (the paper's: a new AdamW each round)
     # evaluation
     probe: str = "knn"                  # which probe gives the headline accuracy
     knn_k: int = 20
+    reference: str = "fl-iid"           # robustness against: fl-iid (the paper's one scale) | same-graph (an IID run on the same graph)
+    decl_eval: str = "average"          # DecL accuracy of: average (the paper's: the data-size-weighted average model) | local-mean
     # execution
     seed: int = 0
     device: str = "auto"
@@ -106,6 +118,11 @@ class Config:
         """A short canonical hash of `identity()`: equal keys, equal numbers (on one machine)."""
         return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:16]
 
+    def train_key(self) -> str:
+        """The key of what is trained: the identity without the headline choices (`VIEWS`),
+        which only pick among numbers every run records."""
+        return self.replace(**{k: DEFAULTS_OF[k] for k in VIEWS}).key()
+
     def unused_fields(self) -> set:
         """Fields this config's objective, topology and split never read (their values cannot
         matter): `mask_ratio` for CL, `degree` for a ring, `min_client_size` for an IID split."""
@@ -113,10 +130,12 @@ class Config:
         graph = TOPOLOGIES.get(self.topology).obj
         if not graph.uses_degree:
             out.add("degree")
-        if graph.federated or self.topology == "none":
-            out.add("gossip_steps")
+        if graph.federated:
+            out |= {"gossip_steps", "mixing", "decl_eval", "reference"}  # FL is its own fl-iid reference
+        elif self.topology == "none":
+            out |= {"gossip_steps", "mixing"}
         if self.iid:
-            out.add("min_client_size")
+            out |= {"min_client_size", "partition"}  # every IID split is the same equal random split
         return out
 
     def plan(self) -> dict:
@@ -127,10 +146,14 @@ class Config:
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Config))
+DEFAULTS_OF = {f.name: f.default for f in fields(Config)}
 # How the work runs: in the identity only through the resolved plan (`plan()`), so that the
 # `auto` device and the device it resolves to, or a chunking that moves no number, are one run.
 RUNTIME = ("device", "strategy", "client_chunk", "compile")
-OBJECTIVE_FIELDS = ("mask_ratio", "mar_weight")  # read only by objectives that list them in `fields`
+OBJECTIVE_FIELDS = ("mask_ratio", "mar_weight", "mar_schedule")  # read only by objectives listing them in `fields`
+# Fields that choose which of a run's recorded numbers is the headline (every result records all
+# of them): configs that differ only here are one training (`Config.train_key`).
+VIEWS = ("reference", "decl_eval")
 # Fields a stored config may still carry from older versions, with the one value they may have.
 LEGACY = {"eval_every": 0}
 # Fields that may differ between runs stacked on one client axis (see simulator.py).
@@ -172,12 +195,14 @@ def validate(c: Config) -> None:
     if c.alpha is not None:
         _float_range("alpha", c.alpha, 0.0, 1e4, lo_open=True)
     _int_range("min_client_size", c.min_client_size, 1, 100000)
+    _choice("partition", c.partition, PARTITIONS)
     _choice("topology", c.topology, TOPOLOGIES.names())
     graph = TOPOLOGIES.get(c.topology).obj
     _int_range("degree", c.degree, 1)
     if graph.uses_degree and (why := graph.check(c.clients, c.degree)):
         raise ConfigError("degree", why)
     _int_range("gossip_steps", c.gossip_steps, 1, 100)
+    _choice("mixing", c.mixing, MIXINGS)
     _float_range("participation", c.participation, 0.0, 1.0, lo_open=True)
     if c.participation < 1 and not graph.federated:
         raise ConfigError("participation", f"got {c.participation}; allowed: 1 unless topology is fl "
@@ -196,6 +221,7 @@ def validate(c: Config) -> None:
         raise ConfigError("patch_size", f"{c.model} needs a power of two; got {c.patch_size}")
     _float_range("mask_ratio", c.mask_ratio, 0.0, 0.95, lo_open=True)
     _float_range("mar_weight", c.mar_weight, 0.0, 1e4)
+    _choice("mar_schedule", c.mar_schedule, MAR_SCHEDULES)
     _int_range("rounds", c.rounds, 1, 100000)
     _int_range("local_steps", c.local_steps, 1, 100000)
     _int_range("batch_size", c.batch_size, 4, 4096)
@@ -203,8 +229,11 @@ def validate(c: Config) -> None:
     _choice("lr_schedule", c.lr_schedule, SCHEDULES)
     _int_range("warmup_steps", c.warmup_steps, 0, c.rounds * c.local_steps)
     _float_range("weight_decay", c.weight_decay, 0.0, 10.0)
+    _choice("optimizer_state", c.optimizer_state, OPTIMIZER_STATES)
     _choice("probe", c.probe, PROBES)
     _int_range("knn_k", c.knn_k, 1, 1000)
+    _choice("reference", c.reference, REFERENCES)
+    _choice("decl_eval", c.decl_eval, DECL_EVALS)
     _int_range("seed", c.seed, 0, 2**31 - 1)
     _choice("device", c.device, DEVICES)
     _choice("precision", c.precision, PRECISIONS)
@@ -270,7 +299,7 @@ def from_dict(d: Any, base: Optional[Config] = None) -> Config:
 
 
 # Named presets: small dicts of overrides on the defaults. `paper` is the paper's setting (20
-# clients, degree 10, alpha 0.1, ViT, CIFAR-10) for a GPU.
+# clients, its minimum-degree-10 graph with data-size mixing, alpha 0.1, ViT, CIFAR-10) for a GPU.
 PRESETS: dict[str, dict] = {
     "default": {},
     # The explorer's and the demo's default, chosen by measurement (docs/signal.md): 300 local
@@ -298,16 +327,20 @@ PRESETS: dict[str, dict] = {
     # Long enough for every arm to clear the random-encoder floor (600 local steps): minutes, not
     # seconds (docs/fidelity.md has the measured times).
     "teach-long": dict(clients=10, alpha=0.1, rounds=60, local_steps=10, lr=1e-3, probe="knn"),
-    # The paper's communication settings at CPU scale (MNIST, the live model): FL samples 5 of
-    # 100 clients per round, each training about 2 local epochs (5 steps of 16 on ~40 images);
-    # DecL gossips on a random graph with average degree 10.
-    "paper-like": dict(clients=100, participation=0.05, alpha=0.1, min_client_size=2, rounds=100,
-                       local_steps=5, batch_size=16, depth=1, lr=2e-3),
-    "paper-like-decl": dict(clients=20, topology="erdos_renyi", degree=10, alpha=0.1, rounds=30,
+    # The paper's definitions at CPU scale (the embedded MNIST, the live model): its balanced
+    # Dirichlet split, a new AdamW every round, averaged-model evaluation, one IID FL reference.
+    # FL samples 5 of 100 clients per round, each training about 2 local epochs (5 steps of 16 on
+    # ~40 images); DecL gossips on the paper's graph (a random tree, then edges until every client
+    # has 10 neighbours) with data-size weights, as its readme's DecL run (20 clients, alpha 0.01).
+    "paper-like": dict(clients=100, participation=0.05, alpha=0.1, partition="dirichlet-balanced",
+                       optimizer_state="fresh", rounds=100, local_steps=5, batch_size=16, depth=1, lr=2e-3),
+    "paper-like-decl": dict(clients=20, topology="min_degree", degree=10, mixing="size", alpha=0.01,
+                            partition="dirichlet-balanced", optimizer_state="fresh", rounds=30,
                             local_steps=10, batch_size=16, depth=1, lr=2e-3),
-    "paper": dict(dataset="cifar10", image_size=32, clients=20, topology="regular", degree=10,
-                  alpha=0.1, model="vit_tiny", width=192, depth=12, heads=3, patch_size=4,
-                  rounds=100, local_steps=50, batch_size=64, lr=1.5e-4, probe="linear"),
+    "paper": dict(dataset="cifar10", image_size=32, clients=20, topology="min_degree", degree=10, mixing="size",
+                  alpha=0.1, partition="dirichlet-balanced", optimizer_state="fresh", model="vit_tiny",
+                  width=192, depth=12, heads=3, patch_size=4, rounds=100, local_steps=50, batch_size=64,
+                  lr=1.5e-4, probe="linear"),
 }
 # One paper-scale preset per finding (GPU, CIFAR-10, 20 clients, degree 10, alpha 0.1, ViT); the
 # harness sweeps objective / topology itself, so they differ only in the arm they start from.

@@ -1,7 +1,9 @@
-"""Frozen-feature evaluation: kNN and linear probes, vectorised over many models at once.
+"""Frozen-feature evaluation: kNN and linear probes of many models, each probed alone.
 
-FL is judged by its global model; DecL by the mean over clients of each local model's accuracy
-(what clients really hold) and, beside it, the consensus (averaged) model.
+FL is judged by its global model. DecL has two answers, both recorded: the accuracy of the
+averaged model (the data-size-weighted average of the final local models, what the paper's code
+fine-tunes: `decl_eval: average`) and the mean of the local models' accuracies (what clients
+hold: `local-mean`).
 """
 from __future__ import annotations
 
@@ -77,10 +79,10 @@ def probe(kind: str, train_f, train_y, test_f, test_y, num_classes: int, knn_k: 
 
 
 def evaluate(sim) -> list[dict]:
-    """Probe accuracies of a trained `Simulator`, one dict per stacked run. Headline `accuracy`:
-    FL -> the global model; DecL -> mean over the run's local models (what clients hold), with the
-    consensus model beside it. The global/consensus model gets the kNN probe always (cheap) and the
-    linear probe when it is the headline probe (`global_knn`, `global_linear`)."""
+    """Probe accuracies of a trained `Simulator`, one dict per stacked run: `global_knn` (and
+    `global_linear` when it is the probe) of the global model (FL) or the averaged model (DecL);
+    for DecL also `accuracy_average`, `accuracy_local_mean` and `local_accuracies`. The headline
+    `accuracy` follows `decl_eval` (FL: the global model)."""
     cfg, d, R, K = sim.cfg, sim.data, len(sim.runs), sim.cfg.clients
     enc = sim.model.encoder
     feats = lambda params: (encode(enc, params, d.train_x), encode(enc, params, d.test_x))
@@ -95,11 +97,12 @@ def evaluate(sim) -> list[dict]:
         return out
     ltr, lte = feats(sim.encoder_params())
     local = probe(cfg.probe, ltr, d.train_y, lte, d.test_y, d.num_classes, cfg.knn_k)
-    for r, o in enumerate(out):
+    for r, (o, c) in enumerate(zip(out, sim.runs)):
         mine = local[r * K: (r + 1) * K]
         o["local_accuracies"] = [round(float(a), 6) for a in mine]
-        o["accuracy"] = float(mine.mean())
-        o["consensus_accuracy"] = o[f"global_{cfg.probe}"]
+        o["accuracy_local_mean"] = float(mine.mean())
+        o["accuracy_average"] = o[f"global_{cfg.probe}"]
+        o["accuracy"] = o["accuracy_average"] if c.decl_eval == "average" else o["accuracy_local_mean"]
     return out
 
 

@@ -1,7 +1,9 @@
 """Run experiments: train non-IID configs beside their IID baselines, compare.
 
 `robustness = accuracy(alpha) / accuracy(IID)` with everything else equal (same seed, model and
-rounds). A config's IID baseline is the same config with `alpha=None`; runs that share a model
+rounds). Every run has two IID references, both trained and both recorded: `fl-iid`, the FL run
+of the same seed on IID data (the paper's one scale for every graph, the default `reference`),
+and `same-graph`, the same config with `alpha=None` (for FL the two are one run). Runs that share a model
 and schedule (seeds, alphas, their baselines, graphs) train stacked in one simulator, whose
 chunks spread over the worker processes (a run's numbers do not depend on what it is stacked
 with). Every run trained in this process is remembered by its `Config.key()` in `MEMORY` (the one
@@ -61,21 +63,41 @@ def forget() -> None:
     MEMORY.clear()
 
 
+def same_graph(cfg: Config) -> Config:
+    """The `same-graph` reference: this config on IID data."""
+    return cfg.replace(alpha=None)
+
+
+def fl_iid(cfg: Config) -> Config:
+    """The `fl-iid` reference: the FL run of the same seed, data and model on IID data."""
+    return cfg.replace(alpha=None, topology="fl")
+
+
+def baselines(cfg: Config) -> list[Config]:
+    """The runs `cfg`'s ratios need: its two references (one for FL)."""
+    out = {c.train_key(): c for c in (same_graph(cfg), fl_iid(cfg))}
+    return list(out.values())
+
+
 def iid_key(cfg: Config) -> str:
-    """The identity of `cfg`'s IID baseline (`Config.key` of the same config with alpha=None)."""
-    return cfg.replace(alpha=None).key()
+    """Runs with equal `iid_key` share their references (and so train well together)."""
+    return "/".join(sorted(c.train_key() for c in baselines(cfg)))
 
 
 def is_cached(cfg: Config) -> bool:
-    """Whether `cfg`'s IID baseline is already trained in this process."""
-    return iid_key(cfg) in MEMORY
+    """Whether every reference of `cfg` is already trained in this process."""
+    return all(c.train_key() in MEMORY for c in baselines(cfg))
+
+
+def uncached_baselines(cfg: Config) -> int:
+    return sum(c.train_key() not in MEMORY for c in baselines(cfg) if c.train_key() != cfg.train_key())
 
 
 def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
              on_round: Optional[OnRound] = None, keep_simulator: bool = False,
              stack: bool = True, reuse: bool = False):
-    """Non-IID runs + their IID baselines -> one `Result` per config (and the simulator that
-    trained the first config, if `keep_simulator`). Baselines already in `MEMORY` are reused; with
+    """Non-IID runs + their IID references -> one `Result` per config (and the simulator that
+    trained the first config, if `keep_simulator`). References already in `MEMORY` are reused; with
     `reuse`, so are the configs themselves (then nothing trained twice is trained again). Configs
     that can share a simulator train stacked (`stack=False`: each alone; the numbers are the same).
 
@@ -86,14 +108,14 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
     jobs: list[tuple[Config, str]] = []
     wanted = set()
     for c in cfgs:
-        if c.key() not in wanted and not (reuse and c.key() in MEMORY and not keep_simulator):
+        if c.train_key() not in wanted and not (reuse and c.train_key() in MEMORY and not keep_simulator):
             jobs.append((c, "iid" if c.iid else "non_iid"))
-            wanted.add(c.key())
+            wanted.add(c.train_key())
     for c in cfgs:
-        key = iid_key(c)
-        if not c.iid and key not in MEMORY and key not in wanted:
-            jobs.append((c.replace(alpha=None), "iid"))
-            wanted.add(key)
+        for b in baselines(c):
+            if b.train_key() not in MEMORY and b.train_key() not in wanted:
+                jobs.append((b, "iid"))
+                wanted.add(b.train_key())
     groups: dict[str, list[tuple[Config, str]]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault(stack_key(job[0]) if stack else str(i), []).append(job)
@@ -101,21 +123,33 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
     seconds = time.perf_counter() - t0
     for group, (metrics, histories, _) in zip(groups.values(), trained):
         for (c, phase), m, h in zip(group, metrics, histories):
-            MEMORY[c.key()] = (m, h, seconds)
+            MEMORY[c.train_key()] = (m, h, seconds)
     results = [recall(c) for c in cfgs]
     first_sim = trained[0][2] if trained else None
     return (results, first_sim) if keep_simulator else results
 
 
+def _headline(metrics: dict, cfg: Config) -> float:
+    """A run's accuracy under `cfg`'s `decl_eval` (FL has one)."""
+    key = {"average": "accuracy_average", "local-mean": "accuracy_local_mean"}[cfg.decl_eval]
+    return metrics.get(key, metrics["accuracy"])
+
+
 def recall(cfg: Config) -> Optional[Result]:
-    """`cfg`'s `Result` from runs already trained in this process (None if it or its baseline was not)."""
-    if cfg.key() not in MEMORY or iid_key(cfg) not in MEMORY:
+    """`cfg`'s `Result` from runs already trained in this process (None if it or a reference was
+    not). Both ratios are recorded; `robustness` and `iid_accuracy` follow `reference`."""
+    refs = {"same-graph": same_graph(cfg), "fl-iid": fl_iid(cfg)}
+    if any(c.train_key() not in MEMORY for c in (cfg, *refs.values())):
         return None
-    metrics, history, seconds = MEMORY[cfg.key()]
-    iid_metrics, iid_history, _ = MEMORY[iid_key(cfg)]
-    metrics = {**metrics, "iid_accuracy": iid_metrics["accuracy"],
-               "robustness": metrics["accuracy"] / max(iid_metrics["accuracy"], 1e-12),
-               "drop": iid_metrics["accuracy"] - metrics["accuracy"]}
+    metrics, history, seconds = MEMORY[cfg.train_key()]
+    acc = _headline(metrics, cfg)
+    iid = {name: _headline(MEMORY[c.train_key()][0], cfg) for name, c in refs.items()}
+    ratio = {name: acc / max(v, 1e-12) for name, v in iid.items()}
+    metrics = {**metrics, "accuracy": acc, "iid_accuracy": iid[cfg.reference],
+               "robustness": ratio[cfg.reference], "drop": iid[cfg.reference] - acc,
+               "fl_iid_accuracy": iid["fl-iid"], "same_graph_iid_accuracy": iid["same-graph"],
+               "robustness_fl_iid": ratio["fl-iid"], "robustness_same_graph": ratio["same-graph"]}
+    iid_history = MEMORY[refs[cfg.reference].train_key()][1]
     return Result(cfg.as_dict(), metrics, history, [] if cfg.iid else iid_history, seconds)
 
 

@@ -1,4 +1,4 @@
-"""Feature spaces: local models against the global (FL) or consensus (DecL) model.
+"""Feature spaces: local models against the global (FL) or averaged (DecL) model.
 
 Pictures: pooled features of a few local models and of the global model on the same held-out test
 images, embedded by UMAP into one shared 2-D space per run and coloured by class. Numbers that need
@@ -25,7 +25,7 @@ from .evaluate import encode, knn_accuracy
 from .objectives import mmd2_unbiased
 
 Params = dict[str, torch.Tensor]
-Key = Union[int, str]  # a client id, or the global/consensus model's name
+Key = Union[int, str]  # a client id, or the global/averaged model's name
 COLUMNS = ["objective", "model", "client", "tv", "cka", "mmd2", "knn_acc", "knn_gap"]
 # UMAP settings shared by every fit. n_epochs: 200 is umap's own choice for large inputs (500 below
 # 10k points); at 1,500 points it measured 7.8 s against 9-10 s. Single-threaded: random_state is set.
@@ -75,11 +75,11 @@ def local_update(sim, steps: Optional[int] = None) -> Params:
 
 
 def global_name(sim) -> str:
-    return "global" if sim.federated else "consensus"
+    return "global" if sim.federated else "average"
 
 
 def pick_models(sim, clients: Optional[Iterable[int]] = None) -> dict[Key, Params]:
-    """`{client id: params, ..., "global" | "consensus": params}`, global last. Default clients:
+    """`{client id: params, ..., "global" | "average": params}`, global last. Default clients:
     the most and the least typical (`typical_clients`). FL locals come from `local_update`."""
     clients = typical_clients(sim.histogram) if clients is None else [int(k) for k in clients]
     stacked = local_update(sim) if sim.federated else sim.params
@@ -124,7 +124,7 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
 def local_drift(sim, n_points: int = 500, seed: int = 0) -> dict:
     """Local-vs-global feature drift in two numbers: the mean over clients of linear CKA (1 = the
     same space up to rotation and scale) and of MMD^2 (0 = the same distribution) between each
-    local model's features and the global (FL) or consensus (DecL) model's, on `n_points` test
+    local model's features and the global (FL) or averaged (DecL) model's, on `n_points` test
     images. Local models as `pick_models` defines them."""
     g = torch.Generator().manual_seed(seed)
     x = sim.data.test_x[torch.randperm(len(sim.data.test_x), generator=g)[:n_points].to(sim.device)]
@@ -179,7 +179,7 @@ def embed(sets: dict[Key, np.ndarray], reference: Key, seed: int = 0,
 @dataclass
 class FeatureSpaces:
     """2-D points per (run, model), the class of every point per run, and one metrics row per
-    model. Keys of `points`: (run name, client id or "global"/"consensus"), global last per run."""
+    model. Keys of `points`: (run name, client id or "global"/"average"), global last per run."""
 
     points: dict[tuple[str, Key], np.ndarray]  # (run, model) -> [n_points, 2]
     labels: dict[str, np.ndarray]  # run -> [n_points] class ids
@@ -221,7 +221,7 @@ def _one_run(name: str, sim, models: dict[Key, Params], n_points: int, seed: int
 
 def feature_spaces(runs, clients: Optional[Iterable[int]] = None, n_points: int = 300,
                    seed: int = 0, n_neighbors: int = 15) -> FeatureSpaces:
-    """Feature spaces of chosen local models and the global/consensus model, per run.
+    """Feature spaces of chosen local models and the global/averaged model, per run.
 
     Args:
         runs: a trained `Simulator`, or `{name: Simulator}` (e.g. one per objective), or

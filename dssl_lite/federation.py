@@ -37,8 +37,8 @@ class Federation:
     def from_config(cls, cfg: Config) -> "Federation":
         """The federation of `cfg` (cached: the fields that decide it, nothing else)."""
         return _federation(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, cfg.seed,
-                           cfg.min_client_size, cfg.topology, cfg.degree, cfg.gossip_steps,
-                           cfg.participation, cfg.rounds)
+                           cfg.min_client_size, cfg.partition, cfg.topology, cfg.degree, cfg.gossip_steps,
+                           cfg.mixing, cfg.participation, cfg.rounds)
 
     @property
     def topology(self) -> topologies.Topology:
@@ -89,20 +89,21 @@ def sample_schedule(clients: int, participation: float, rounds: int, seed: int) 
 
 
 @functools.lru_cache(maxsize=256)
-def _federation(dataset, image_size, clients, alpha, seed, min_client_size, topology, degree,
-                gossip_steps, participation, rounds) -> Federation:
+def _federation(dataset, image_size, clients, alpha, seed, min_client_size, kind, topology, degree,
+                gossip_steps, mixing, participation, rounds) -> Federation:
     from .data import load
 
     cfg = Config(dataset=dataset, image_size=image_size, clients=clients, alpha=alpha, seed=seed,
-                 min_client_size=min_client_size, topology=topology, degree=degree,
-                 gossip_steps=gossip_steps, participation=participation, rounds=rounds)
+                 min_client_size=min_client_size, partition=kind, topology=topology, degree=degree,
+                 gossip_steps=gossip_steps, mixing=mixing, participation=participation, rounds=rounds)
     ds = load(dataset, image_size)
     labels = ds.train_y.cpu().numpy()
-    check_sizes(cfg, len(labels))
-    parts = tuple(partition(labels, clients, alpha, seed, min_client_size))
+    if kind == "dirichlet" or alpha is None:
+        check_sizes(cfg, len(labels))
+    parts = tuple(partition(labels, clients, alpha, seed, min_client_size, kind))
     for p in parts:
         p.setflags(write=False)  # shared by every user of this federation
     sizes = np.array([len(p) for p in parts])
-    adj, w = topologies.mixing_matrix(topology, clients, degree, sizes, seed, gossip_steps)
+    adj, w = topologies.mixing_matrix(topology, clients, degree, sizes, seed, gossip_steps, mixing)
     return Federation(cfg, parts, sizes, label_histogram(labels, parts, ds.num_classes), adj, w,
                       sample_schedule(clients, participation, rounds, seed))

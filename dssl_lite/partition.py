@@ -1,6 +1,11 @@
 """Split a labelled dataset over clients: Dirichlet label skew (Hsu et al. 2019) or IID.
 
-All functions are pure: labels and an explicit `numpy.random.Generator` in, index arrays out.
+Two Dirichlet splits: `dirichlet` draws each class's shares over the clients and deals the class
+out (client sizes vary; redrawn until every client has `min_size`), and `dirichlet-balanced` is
+the paper's code's (prepare_dataset.py): the same per-class Dirichlet shares, then 100 rounds of
+alternately normalising the clients x classes share matrix by its column and row sums, so every
+client ends with (almost) the same number of images. All functions are pure: labels and an
+explicit `numpy.random.Generator` in, index arrays out.
 """
 from __future__ import annotations
 
@@ -68,12 +73,43 @@ def largest_min_size(labels: np.ndarray, clients: int, alpha: Optional[float], s
     return int(max(_deal(by_class, clients, alpha, rng)[2].min() for _ in range(max_tries)))
 
 
+def balanced_dirichlet_partition(labels: np.ndarray, clients: int, alpha: float,
+                                 rng: np.random.Generator, iterations: int = 100) -> list[np.ndarray]:
+    """The paper's split: shares `[K, C]` ~ Dir(alpha) per class, normalised to sum 1, then
+    `iterations` times divided by their column sums and their row sums, so rows (clients) carry
+    equal weight and every class is spread over them by its skewed shares. Each class is then
+    dealt by these shares, the largest remainders getting the images rounding leaves (the code
+    floors and drops them), so every image goes to exactly one client."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    shares = rng.dirichlet(np.full(clients, alpha), size=len(classes)).T  # (K, C)
+    shares /= shares.sum()
+    for _ in range(iterations):
+        shares /= shares.sum(axis=0, keepdims=True)
+        shares /= shares.sum(axis=1, keepdims=True)
+    parts = [[] for _ in range(clients)]
+    for c, cls in enumerate(classes):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        want = shares[:, c] / shares[:, c].sum() * len(idx)
+        counts = np.floor(want).astype(int)
+        counts[np.argsort(-(want - counts), kind="stable")[: len(idx) - counts.sum()]] += 1
+        for k, chunk in enumerate(np.split(idx, np.cumsum(counts)[:-1])):
+            parts[k].append(chunk)
+    return [np.sort(np.concatenate(p)) for p in parts]
+
+
 def partition(labels: np.ndarray, clients: int, alpha: Optional[float], seed: int,
-              min_size: int = 10) -> list[np.ndarray]:
-    """IID when `alpha is None`, else Dirichlet(alpha). Seeded by `seed` alone."""
+              min_size: int = 10, kind: str = "dirichlet") -> list[np.ndarray]:
+    """IID when `alpha is None`, else Dirichlet(alpha) (`kind` dirichlet or dirichlet-balanced).
+    Seeded by `seed` alone."""
     rng = np.random.default_rng(seed)
     if alpha is None:
         return iid_partition(len(labels), clients, rng)
+    if kind == "dirichlet-balanced":
+        parts = balanced_dirichlet_partition(labels, clients, alpha, rng)
+        if min(len(p) for p in parts) < 1:
+            raise ConfigError("clients", f"{clients} clients leave some with no images; use fewer clients")
+        return parts
     return dirichlet_partition(labels, clients, alpha, rng, min_size)
 
 

@@ -27,8 +27,11 @@ from .storage import DamagedFile, atomic_write
 
 # The fields that vary most between rows, copied out of the config so a table reads by eye.
 SETTING = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed"]
-NUMBERS = ["accuracy", "iid_accuracy", "robustness", "drop", "global_knn", "global_linear",
-           "consensus_accuracy", "heterogeneity", "spectral_gap", "average_degree", "floor", "cka", "mmd2"]
+NUMBERS = ["accuracy", "iid_accuracy", "robustness", "drop",
+           # both references and both DecL evaluations, whichever the config's headline is
+           "robustness_fl_iid", "robustness_same_graph", "fl_iid_accuracy", "same_graph_iid_accuracy",
+           "accuracy_average", "accuracy_local_mean",
+           "global_knn", "global_linear", "heterogeneity", "spectral_gap", "average_degree", "floor", "cka", "mmd2"]
 PROVENANCE = ["seconds", "device", "version", "engine"]
 COLUMNS = ["key", *SETTING, *NUMBERS, *PROVENANCE, "config"]
 

@@ -14,7 +14,7 @@ chunks never mix two runs' clients, and aggregation and evaluation go run by run
 numbers do not depend on what it is stacked with, how its clients are chunked (2 or more a call)
 or who computes them (tests/test_workers.py).
 
-Optimizer semantics: every client keeps its AdamW moments from round to round while it takes part
+Optimizer semantics (`optimizer_state: keep`): every client keeps its AdamW moments from round to round while it takes part
 every round (FL with full participation, and DecL); in FL its parameters are replaced by the
 global model at each aggregation, its moments stay. Measured, this learns much faster than a fresh
 AdamW every round (digits, IID, 200 local steps: kNN .69 against .60). With `participation < 1` a
@@ -119,7 +119,11 @@ class Round:
             taking[self.active] = True
             taking = taking.to(sim.device)
         mix = Mix(len(sim.runs), sim.cfg.clients, sim.sizes.to(sim.device), taking, sim.W)
-        sim.topology.aggregate(list(sim.clients.params.values()) + [sim.clients.state[n] for n in mixed], mix)
+        state = [sim.clients.state[n] for n in mixed]
+        if sim.model.mix_uniformly and state:  # the objective's state: every participant alike
+            sim.topology.aggregate(state, mix._replace(sizes=torch.ones_like(mix.sizes)))
+            state = []
+        sim.topology.aggregate(list(sim.clients.params.values()) + state, mix)
 
 
 @contextlib.contextmanager
@@ -231,7 +235,7 @@ class Simulator:
         active = None if everyone else self.participants()
         c = self.clients
         if active is None:
-            if self.sampled:  # everyone at once (local_update): a fresh AdamW too
+            if self.sampled or self.cfg.optimizer_state == "fresh":  # a new AdamW this round
                 c.moments.zero_()
             if c.state:
                 for n, t in self.model.round_start(c.state, c.params).items():
@@ -345,11 +349,16 @@ class Simulator:
         return {n: t[run * K: (run + 1) * K] for n, t in self.params.items()}
 
     def global_params(self, run: int = 0) -> Params:
-        """FL: the server model (every client holds it after FedAvg). DecL: the consensus
-        (uniform average) model, which no client actually holds."""
+        """FL: the server model (every client holds it after FedAvg). DecL: the averaged model,
+        the data-size-weighted average of the local models, which no client holds (the paper's
+        code forms it at the end of DecL and fine-tunes it)."""
         if self.federated:
             return self.client_params(0, run)
-        return {n: t.mean(0).detach().clone() for n, t in self.run_params(run).items()}
+        K = self.cfg.clients
+        w = self.sizes[run * K: (run + 1) * K]
+        w = (w / w.sum()).to(self.device)
+        return {n: torch.einsum("k,k...->...", w.to(t.dtype), t).detach().clone()
+                for n, t in self.run_params(run).items()}
 
     # single-run conveniences (the first stacked run)
     @property

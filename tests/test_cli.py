@@ -142,3 +142,24 @@ def test_full_disk_on_run_out_is_one_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["run", "--preset", "tiny", "--out", str(tmp_path / "r.json")]) == 1
     (line,) = error_lines(capsys.readouterr().err)
     assert "no space left" in line
+
+
+@pytest.mark.parametrize("sets", [["reference=same-graph", "topology=ring"], ["decl_eval=local-mean", "topology=ring"],
+                                  ["topology=min_degree", "degree=2", "mixing=size"], ["partition=dirichlet-balanced"],
+                                  ["optimizer_state=fresh"], ["objective=mar-mmd"], ["objective=mar", "mar_schedule=constant"]])
+def test_every_fidelity_choice_runs(sets, capsys):
+    args = ["run", "--preset", "tiny", "--json"] + [a for s in sets for a in ("--set", s)]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    for s in sets:
+        k, v = s.split("=")
+        assert str(out["config"][k]) == v
+    assert {"robustness_fl_iid", "robustness_same_graph"} <= set(out)
+
+
+@pytest.mark.parametrize("field, value", [("reference", "ring-iid"), ("decl_eval", "best"), ("mixing", "uniform"),
+                                          ("partition", "shards"), ("optimizer_state", "reset"), ("mar_schedule", "linear")])
+def test_a_bad_fidelity_value_is_one_line_naming_its_field(field, value, capsys):
+    assert main(["run", "--preset", "tiny", "--set", f"{field}={value}"]) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert f"error: {field}:" in line and "allowed" in line

@@ -83,7 +83,7 @@ def test_snapshots_of_ring_keep_held_models(tiny):
     sim = Simulator(tiny.replace(topology="ring", rounds=3))
     init = sim.client_params(1)
     snaps = snapshots(sim, at=[0, 2], clients=[1, 3])
-    assert sorted(snaps) == [0, 2] and list(snaps[2]) == [1, 3, "consensus"]
+    assert sorted(snaps) == [0, 2] and list(snaps[2]) == [1, 3, "average"]
     assert all(torch.equal(init[n], snaps[0][1][n]) for n in init)
     assert not torch.equal(snaps[2][1]["encoder.vit.pos_embed"], init["encoder.vit.pos_embed"])
 
@@ -91,7 +91,7 @@ def test_snapshots_of_ring_keep_held_models(tiny):
 def test_feature_spaces_frame_on_fl_and_ring(spaces, runs):
     df = spaces.to_frame()
     assert list(df.columns) == COLUMNS and len(df) == 6
-    assert df["model"].tolist() == ["local", "local", "global", "local", "local", "consensus"]
+    assert df["model"].tolist() == ["local", "local", "global", "local", "local", "average"]
     for topo, sim in runs.items():
         assert df[df.objective == topo]["client"].dropna().tolist() == typical_clients(sim.histogram)
     local, ref = df[df.model == "local"], df[df.model != "local"]
@@ -105,9 +105,9 @@ def test_feature_spaces_frame_on_fl_and_ring(spaces, runs):
 def test_identical_models_give_identical_points_and_perfect_scores(runs):
     sim = runs["ring"]
     g = sim.global_params()
-    df = (fs := feature_spaces({"same": (sim, {0: g, "consensus": g})}, n_points=60,
+    df = (fs := feature_spaces({"same": (sim, {0: g, "average": g})}, n_points=60,
                                n_neighbors=5)).to_frame()
-    assert np.array_equal(fs.points[("same", 0)], fs.points[("same", "consensus")])
+    assert np.array_equal(fs.points[("same", 0)], fs.points[("same", "average")])
     assert df["cka"][0] == pytest.approx(1.0) and abs(df["mmd2"][0]) < 0.05
     assert df["knn_gap"][0] == 0
 

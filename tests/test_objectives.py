@@ -1,4 +1,3 @@
-import math
 
 import pytest
 import torch
@@ -43,13 +42,3 @@ def test_patchify_matches_timm_patch_order():
     p = patchify(x, 2)
     assert p.shape == (1, 4, 4) and p[0, 1].tolist() == [2, 3, 6, 7]
 
-
-def test_mar_gamma_follows_the_cosine_from_its_weight_to_a_hundredth():
-    cfg = Config(objective="mar", rounds=10, participation=1.0, mar_weight=0.1)
-    obj = create_objective(cfg, 1)
-    g = [float(obj.gamma(torch.tensor(float(c)))) for c in range(1, 13)]
-    assert g[0] == pytest.approx(0.1) and g[9] == pytest.approx(1e-3) and g[11] == pytest.approx(1e-3)
-    assert g[4] == pytest.approx(1e-3 + 0.5 * (0.1 - 1e-3) * (1 + math.cos(math.pi * 4 / 9)))
-    assert all(a > b for a, b in zip(g[:9], g[1:10]))
-    sampled = create_objective(cfg.replace(participation=0.5), 1)  # 5 expected selections
-    assert float(sampled.gamma(torch.tensor(5.0))) == pytest.approx(1e-3)

@@ -37,3 +37,20 @@ def test_heterogeneity_orders_alpha():
 def test_impossible_min_size_is_a_clear_error():
     with pytest.raises(ValueError, match="min_client_size"):
         dirichlet_partition(LABELS, 10, 0.1, np.random.default_rng(0), min_size=200)
+
+
+@pytest.mark.parametrize("clients, alpha", [(10, 0.01), (20, 0.1), (7, 1.0)])
+def test_the_papers_balanced_split_deals_every_image_once_in_equal_sizes(clients, alpha):
+    from dssl_lite.partition import partition
+
+    labels = np.repeat(np.arange(10), 150)
+    parts = partition(labels, clients, alpha, seed=3, kind="dirichlet-balanced")
+    dealt = np.concatenate(parts)
+    assert len(dealt) == len(labels) and len(np.unique(dealt)) == len(labels)  # every image, once
+    sizes = [len(p) for p in parts]
+    assert max(sizes) - min(sizes) <= 0.1 * len(labels) / clients  # equal up to rounding
+    hist = np.stack([np.bincount(labels[p], minlength=10) for p in parts])
+    assert (hist.sum(0) == 150).all()  # every class fully dealt
+    assert parts[0].tolist() == partition(labels, clients, alpha, seed=3, kind="dirichlet-balanced")[0].tolist()
+    if alpha < 0.1:  # still skewed: most clients hold few classes
+        assert np.median((hist > 0.05 * hist.sum(1, keepdims=True)).sum(1)) <= 5

@@ -62,3 +62,26 @@ def test_star_trains_and_is_offered_everywhere_from_its_one_file(capsys):
     from dssl_widgets import build_explorer
 
     assert "star" in build_explorer("tiny", backend="image").controls["topology"].options
+
+
+@pytest.mark.parametrize("n, k", [(20, 10), (12, 2), (8, 1), (30, 4)])
+def test_the_papers_min_degree_graph_is_connected_with_every_degree_at_least_k(n, k):
+    import networkx as nx
+
+    adj = adjacency("min_degree", n, k, np.random.default_rng(5))
+    assert (adj == adj.T).all() and (np.diag(adj) == 0).all() and (adj.sum(1) >= k).all()
+    assert nx.is_connected(nx.from_numpy_array(adj))
+    assert np.array_equal(adj, adjacency("min_degree", n, k, np.random.default_rng(5)))  # seeded
+    assert not np.array_equal(adj, adjacency("min_degree", n, k, np.random.default_rng(6)))
+
+
+def test_size_mixing_rows_sum_to_one_and_weigh_by_data_size():
+    from dssl_lite.topologies import size_weights
+
+    adj = adjacency("ring", 5)
+    sizes = np.array([10, 20, 30, 40, 50])
+    w = size_weights(adj, sizes)
+    assert np.allclose(w.sum(1), 1) and (w[adj + np.eye(5, dtype=int) == 0] == 0).all()
+    assert w[0, 1] == pytest.approx(20 / (10 + 20 + 50)) and w[0, 4] == pytest.approx(50 / 80)
+    _, w2 = mixing_matrix("ring", 5, 2, sizes, 0, rule="size")
+    assert np.allclose(w2, w)

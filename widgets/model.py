@@ -282,8 +282,8 @@ class ExplorerModel(T.HasTraits):
     def _train(self, att: Attempt, stop: threading.Event) -> None:
         cfg = att.config
         att.seeds = list(range(cfg.seed, cfg.seed + self.seeds))
-        att.total = cfg.rounds * (len(att.seeds) + sum(not experiment.is_cached(cfg.replace(seed=s))
-                                                       for s in att.seeds if not cfg.iid))
+        att.total = cfg.rounds * (len(att.seeds) + sum(experiment.uncached_baselines(cfg.replace(seed=s))
+                                                       for s in att.seeds))
         self.attempts.append(att)
         self.live, self.progress, self.failure = {"non_iid": {}, "iid": {}}, att.progress(), None
         self.attempt, self.status = att, "running"

@@ -18,7 +18,8 @@ The contract every objective keeps, so the simulator treats them alike (`Objecti
                                   pure updates of the *stacked* state `[N, ...]` of the clients
                                   that train this round
   mixed_state                     the state entries averaged like the parameters (FedAvg or
-                                  gossip); the others stay with their client
+                                  gossip; `mix_uniformly`: FL's average unweighted); the others
+                                  stay with their client
   fields                          the objective-only config fields it reads (`mask_ratio`,
                                   `mar_weight`); the others cannot change its numbers
 
@@ -42,6 +43,7 @@ class Objective(nn.Module):
     aggregated. Stateless by default; override the hooks to keep per-client state."""
 
     mixed_state: ClassVar[tuple[str, ...]] = ()
+    mix_uniformly: ClassVar[bool] = False  # FL: mixed state averaged unweighted, not by data size
     fields: ClassVar[tuple[str, ...]] = ()  # the objective-only config fields it reads (see Config.identity)
 
     def prepare(self, x: torch.Tensor, gen: torch.Generator, common: torch.Generator) -> dict[str, torch.Tensor]:
@@ -73,4 +75,4 @@ def create_objective(cfg, in_chans: int) -> Objective:
 
 # Registration: each module registers its objectives when imported (order = dropdown order).
 from . import mim, mar, simsiam, simclr, byol  # noqa: E402,F401
-from .parts import augment, mmd2_unbiased, patchify  # noqa: E402,F401  (shared pieces, re-exported)
+from .parts import augment, mmd2_unbiased, paper_mmd, patchify  # noqa: E402,F401  (shared pieces, re-exported)

@@ -1,24 +1,32 @@
 """MAR: MIM plus a local-to-global alignment regulariser (the paper's finding 3).
 
-`mar` follows the paper's released code (FedMAR/DecMAR):
-  loss_k = MAE loss + gamma_k * MMD^2(local latents, global latent)
-- the *global latent* is what the client received: during a round each client averages its
-  pooled latents over its local steps (the paper's epoch-averaged latents); at aggregation that
-  average is mixed exactly like the parameters (FedAvg over the round's participants, or one
-  gossip step with the graph's weights in DecL), and next round every client aligns to it;
-- gamma_k is per client, annealed on a cosine from `mar_weight` (0.1, as in the code) down to
-  `mar_weight / 100` (1e-3) as the client is selected more often, against a cap of
-  rounds x participation expected selections;
-- MMD^2 is the unbiased estimator with a median-bandwidth Gaussian kernel (textbook, where the
-  paper's code scales it unusually). Latents are mean-pooled over the visible tokens.
+`mar` is MAR as the paper's released code (FedMAR-DecMAR) computes it:
+  loss_k = MAE loss + gamma_k * MMD(local latents, global latent)
+- the local latents are the encoder's output tokens `[B, T, D]` (the visible patches; this
+  encoder has no class token), not pooled, with gradient;
+- the *global latent* is a constant: during a round each client averages its detached latents
+  element-wise over its local steps; at aggregation the round's participants' averages are
+  averaged *unweighted* (FL; in DecL they mix with the gossip weights), and next round every
+  client aligns to it; the first round has no target, so no alignment;
+- the kernel is the code's (`ammd.gaussian_kernel`): a Gaussian of the squared difference summed
+  over dimension 2 of `[B, 1, T, D] - [1, B, T, D]`, the *token* axis, so the kernel matrices are
+  `[B, B, D]`, one kernel per feature; the loss is sum(K_xx) / (B(B-1)) + sum(K_yy) / (B(B-1))
+  - 2 mean(K_xy), diagonals kept (`ammd.mmd_loss`), with bandwidth the mean pairwise distance of
+  the tokens within each local image (`ammd.mean_pairwise_distance`), without gradient. The two
+  within-set terms sum over D times more entries than the cross term averages, so the loss mostly
+  pushes a client's own features apart and only weakly pulls them to the target: it spreads
+  features, where a textbook MMD^2 to a (near) single point collapses them (`mar-mmd`);
+- gamma_k follows the code's cosine from `mar_weight` (0.1) down to `mar_weight / 100` (1e-3) by
+  the client's selection count, saturating at cap = (sampled clients x rounds) // clients
+  (`ammd.update_gamma_by_cosine`); `mar_schedule: constant` keeps `mar_weight` throughout (the
+  readme's commands pass fixed values, 1e-3 in FL).
 
-`mar-shared` is `mar` with the option the paper's code has of one shared mask: at each step every
-client of a run hides the same patches (image i of every client's batch the same ones), so the
-local latents and the global latent they are aligned to come from the same visible positions.
+`mar-shared` is `mar` with the code's shared-mask option: at each step every client of a run hides
+the same patches, so local latents and the global latent come from the same visible positions.
 
-`mar-ref` is an earlier variant kept for comparison: it aligns, with the fixed weight
-`mar_weight`, to the latents of the frozen encoder the client received at round start on the
-same batch and visible patches.
+`mar-mmd` is this package's earlier MAR: pooled latents, a textbook unbiased MMD^2 with a median
+bandwidth, the target mixed with data-size weights. `mar-ref` aligns, with a fixed weight, to the
+latents of the frozen encoder the client received at round start on the same batch.
 """
 from __future__ import annotations
 
@@ -28,37 +36,43 @@ import torch
 
 from ..registry import OBJECTIVES
 from .mim import MIM
-from .parts import mmd2_unbiased
+from .parts import mmd2_unbiased, paper_mmd
 
 
-@OBJECTIVES.register("mar", "MIM + alignment to the global latent, annealed weight (the paper's MAR)")
-class MAR(MIM):
+class _Aligned(MIM):
+    """What the MAR variants share: MIM, per-client latent sums over the round, a target that
+    is mixed at aggregation (the participants' plain average in FL, as the code's server takes
+    it), and the alignment weight gamma_k."""
+
     mixed_state = ("target", "has_target")
-    fields = ("mask_ratio", "mar_weight")
+    mix_uniformly = True
+    fields = ("mask_ratio", "mar_weight", "mar_schedule")
 
     def __init__(self, encoder, in_chans, cfg):
         super().__init__(encoder, in_chans, cfg)
-        self.gamma_max, self.gamma_min = cfg.mar_weight, cfg.mar_weight / 100
-        self.cap = max(1.0, cfg.rounds * cfg.participation)  # expected selections of one client
+        self.gamma_max, self.gamma_min, self.schedule = cfg.mar_weight, cfg.mar_weight / 100, cfg.mar_schedule
+        sampled = max(1, int(round(cfg.participation * cfg.clients)))
+        self.cap = (sampled * cfg.rounds) // cfg.clients  # the code's c_cap: expected selections
         self.batch_size, self.dim = cfg.batch_size, encoder.dim
+        # the encoder's output tokens: the visible patches (ViT), or every patch (a CNN masks pixels)
+        self.tokens = max(1, int(round(self.L * (1 - self.mask_ratio)))) if encoder.masks_tokens else self.L
 
     def gamma(self, count: torch.Tensor) -> torch.Tensor:
-        """Cosine from gamma_max (first selection) to gamma_min (at the cap and after)."""
-        progress = ((count - 1) / max(self.cap - 1, 1.0)).clamp(0, 1)
+        """The weight at a client's `count`-th selection: the code recomputes gamma from the
+        count *before* the round, so the first selection gets `mar_weight`."""
+        if self.schedule == "constant":
+            return torch.full_like(count, self.gamma_max)
+        progress = ((count - 1) / self.cap).clamp(0, 1) if self.cap > 0 else torch.ones_like(count)
         return self.gamma_min + 0.5 * (self.gamma_max - self.gamma_min) * (1 + torch.cos(math.pi * progress))
 
+    def latent_shape(self) -> tuple:
+        return (self.batch_size, self.tokens, self.dim)
+
     def init_state(self, params):
-        z = torch.zeros(self.batch_size, self.dim)
+        z = torch.zeros(self.latent_shape())
         zero = torch.zeros(())
         return {"latent_sum": z, "steps": zero, "target": z.clone(), "has_target": zero.clone(),
                 "count": zero.clone()}
-
-    def forward(self, batch, state):
-        latent, keep, mask = self.encode_masked(batch)
-        loss = self.mim_loss(batch, latent, keep, mask)
-        pooled = latent.mean(1)  # (B, D)
-        align = mmd2_unbiased(pooled, state["target"]) * state["has_target"]  # 0 before any target
-        return loss + self.gamma(state["count"]) * align, {"latent": pooled.detach()}
 
     def round_start(self, state, params):
         return {**state, "count": state["count"] + 1, "latent_sum": torch.zeros_like(state["latent_sum"]),
@@ -72,12 +86,34 @@ class MAR(MIM):
         return {**state, "target": state["latent_sum"] / steps, "has_target": torch.ones_like(state["has_target"])}
 
 
-@OBJECTIVES.register("mar-shared", "MAR with one mask per step shared by every client (the same visible patches)")
+@OBJECTIVES.register("mar", "MAR as the paper's code computes it: MIM + its token-level MMD to the global latent")
+class MAR(_Aligned):
+    def forward(self, batch, state):
+        latent, keep, mask = self.encode_masked(batch)  # (B, T, D)
+        loss = self.mim_loss(batch, latent, keep, mask)
+        align = paper_mmd(latent, state["target"]) * state["has_target"]  # 0 before any target
+        return loss + self.gamma(state["count"]) * align, {"latent": latent.detach()}
+
+
+@OBJECTIVES.register("mar-shared", "MAR (the paper's) with one mask per step shared by every client")
 class MARSharedMask(MAR):
     def prepare(self, x, gen, common):
         """The run's one (batch, patches) noise draw for this step: every client of the run
         hides the same patches of image i of its batch."""
         return {"x": x, "noise": torch.rand(x.shape[0], self.L, generator=common).to(x.device)}
+
+
+@OBJECTIVES.register("mar-mmd", "MAR variant: MIM + textbook MMD^2 of pooled latents to the global latent")
+class MARMMD(_Aligned):
+    def latent_shape(self) -> tuple:
+        return (self.batch_size, self.dim)
+
+    def forward(self, batch, state):
+        latent, keep, mask = self.encode_masked(batch)
+        loss = self.mim_loss(batch, latent, keep, mask)
+        pooled = latent.mean(1)  # (B, D)
+        align = mmd2_unbiased(pooled, state["target"]) * state["has_target"]
+        return loss + self.gamma(state["count"]) * align, {"latent": pooled.detach()}
 
 
 @OBJECTIVES.register("mar-ref", "MIM + alignment to the round-start model's latents, fixed weight (variant)")

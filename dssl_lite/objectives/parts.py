@@ -51,6 +51,27 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return off(kxx, m) + off(kyy, n) - 2 * kxy.mean()
 
 
+def mean_token_distance(x: torch.Tensor) -> torch.Tensor:
+    """The paper's bandwidth (`ammd.mean_pairwise_distance` on `[B, T, D]` latents): the mean of
+    `cdist(x, x)`, the distances between the tokens of each image (zeros on the diagonal
+    included), without gradient. vmap-safe."""
+    x = x.detach()
+    return ((x[:, :, None, :] - x[:, None, :, :]) ** 2).sum(-1).sqrt().mean()
+
+
+def paper_mmd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """MAR's alignment term as the paper's code writes it (`ammd.mmd_loss` with
+    `ammd.gaussian_kernel` on token latents): x `[B, T, D]` local latents (with gradient), y
+    `[B', T, D]` the global latent (a constant). The kernel sums the squared difference over
+    dimension 2 of `[B, 1, T, D] - [1, B', T, D]`, the token axis, giving one kernel per feature
+    `[B, B', D]`; diagonals are kept and the within-set sums are divided by B(B-1) while the cross
+    term is a mean, so the within-set terms weigh about D times more."""
+    sigma = mean_token_distance(x)
+    kernel = lambda a, b: torch.exp(-((a.unsqueeze(1) - b.unsqueeze(0)) ** 2).sum(2) / (2 * sigma ** 2))
+    bx, by = x.shape[0], y.shape[0]
+    return kernel(x, x).sum() / (bx * (bx - 1)) + kernel(y, y).sum() / (by * (by - 1)) - 2 * kernel(x, y).mean()
+
+
 class BatchNormNoStats(nn.Module):
     """BatchNorm1d that always uses the current batch's statistics and keeps no running buffers:
     vmap-safe, and per-client by construction (SimSiam collapses without BN in its heads)."""

@@ -75,6 +75,15 @@ def metropolis_weights(adj: np.ndarray) -> np.ndarray:
     return w + np.diag(1.0 - w.sum(1))
 
 
+def size_weights(adj: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The paper's gossip (main.py): each node averages itself and its neighbours weighted by
+    their data sizes, W_jk = n_k / sum of n_l over j and its neighbours. Rows sum to 1; not
+    symmetric, so the clients agree on a size-weighted average, not the plain one."""
+    reach = (adj > 0) | np.eye(len(adj), dtype=bool)
+    w = reach * np.asarray(sizes, dtype=float)[None, :]
+    return w / w.sum(1, keepdims=True)
+
+
 def fedavg_weights(sizes: np.ndarray) -> np.ndarray:
     """The FL 'mixing matrix': every row is the data-size weighting, so each client gets the
     average (what FedAvg computes when everyone takes part; its spectral gap is 1)."""
@@ -93,11 +102,14 @@ def average_degree(adj: np.ndarray) -> float:
 
 
 def mixing_matrix(topology: str, n: int, degree: int, sizes: np.ndarray, seed: int,
-                  steps: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                  steps: int = 1, rule: str = "metropolis") -> tuple[np.ndarray, np.ndarray]:
     """(adjacency, W^steps) for a run; W is what one communication round applies to the stacked
-    client parameters: theta <- W @ theta."""
+    client parameters, theta <- W @ theta, with `rule` metropolis or size for DecL graphs."""
     adj = adjacency(topology, n, degree, np.random.default_rng(seed + 1))
-    w = fedavg_weights(sizes) if get(topology).federated else metropolis_weights(adj)
+    if get(topology).federated:
+        w = fedavg_weights(sizes)
+    else:
+        w = size_weights(adj, sizes) if rule == "size" else metropolis_weights(adj)
     return adj, np.linalg.matrix_power(w, steps)
 
 
