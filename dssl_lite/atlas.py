@@ -8,6 +8,7 @@ with its IID baseline (once per seed), side by side:
 
     preset: live
     seeds: [0, 1, 2, 3, 4]
+    drift: false               # true: rows also carry the local-vs-global feature drift (finding 4)
     groups:
       - {objective: [mim, cl], topology: [fl], alpha: [0.01, 0.1, iid]}
       - {objective: [mim, cl], topology: [regular], degree: [4, 8], alpha: [0.01, iid]}
@@ -26,7 +27,8 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from .config import Config, from_dict
+from . import topologies
+from .config import VIEWS, Config, from_dict
 from .errors import ConfigError
 from .results import engine_hash
 from .runs import CsvStore, get_or_run, read_csv
@@ -37,7 +39,6 @@ HERE = Path(__file__).resolve().parent
 # the measured atlases, <preset>.csv: a wheel's copy, else the source checkout's data/atlas/
 SHIPPED = next((d for d in (HERE / "_resources" / "atlas", HERE.parent / "data" / "atlas") if d.is_dir()),
                HERE.parent / "data" / "atlas")
-GRID_KEYS = ("preset", "seeds", "groups")
 TOLERANCE = 1e-6  # `verify`: a re-run row must match its atlas row this closely
 
 
@@ -57,7 +58,8 @@ def build(spec: dict, out, preset_name: Optional[str] = None,
     (`runs.get_or_run` over a `CsvStore`): runs sharing an IID baseline train together, and the
     file is rewritten after every group, so an interrupted build loses one group at most."""
     store = CsvStore(out)
-    get_or_run(expand(spec), store, preset_name or spec.get("preset", "live"), on_group=on_group)
+    get_or_run(expand(spec), store, preset_name or spec.get("preset", "live"), drift=bool(spec.get("drift")),
+               on_group=on_group)
     return store.table
 
 
@@ -100,7 +102,7 @@ def setting_key(config, drop: tuple) -> str:
     measured does not un-match it) without its execution plan and the fields in `drop`: rows
     with equal keys differ only there."""
     cfg = config if isinstance(config, Config) else from_dict(config)
-    ident = {k: v for k, v in cfg.identity().items() if k not in drop and k != "plan"}
+    ident = {k: v for k, v in cfg.identity().items() if k not in drop and k != "plan" and k not in VIEWS}
     return json.dumps(ident, sort_keys=True)
 
 
@@ -108,42 +110,42 @@ ALONG = {"alpha": ("alpha", "seed"), "degree": ("topology", "degree", "seed")}
 
 
 def with_keys(table: pd.DataFrame) -> pd.DataFrame:
-    """Add, per row, the setting without the x-axis field(s) and the seed: rows with equal keys
-    lie on one curve."""
+    """Add, per row, the setting without the x-axis field(s) and the seed (rows with equal keys
+    lie on one curve) and without the seed alone (`setting`: what a finding's arm matches)."""
     table = table.copy()
-    configs = [json.loads(c) for c in table["config"]] if len(table) else []
+    configs = [from_dict(json.loads(c)) for c in table["config"]] if len(table) else []
     for x, drop in ALONG.items():
         table[f"key_{x}"] = [setting_key(c, drop) for c in configs]
-    table["average_degree"] = [_avg_degree(c) for c in configs]
+    table["setting"] = [c.replace(seed=0).train_key() for c in configs]  # findings.label_rows matches it
     return table
 
 
 def curve(table: pd.DataFrame, cfg: Config, x: str = "alpha") -> pd.DataFrame:
-    """The measured curve through `cfg`'s setting along `x`: robustness (mean, sd, n over seeds)
-    and accuracies, per alpha (IID at inf) or per average degree (every graph, FL included, at
-    `cfg`'s alpha). Every other field must equal `cfg`'s. Empty when the atlas lacks it."""
-    empty = pd.DataFrame(columns=["x", "robustness_mean", "robustness_sd", "n"])
+    """The measured curve through `cfg`'s setting along `x`: robustness (against `cfg`'s
+    `reference`; mean, sd and n over seeds), accuracies and seconds, per alpha (IID at inf) or per
+    graph (every graph, FL included, at `cfg`'s alpha, by average degree, with its `label`).
+    Every other field must equal `cfg`'s. Empty when the atlas lacks it."""
+    empty = pd.DataFrame(columns=["x", "label", "family", "robustness_mean", "robustness_sd", "n"])
     if not len(table):
         return empty
-    t = table[table[f"key_{x}"] == setting_key(cfg.as_dict(), ALONG[x])]
+    t = table[table[f"key_{x}"] == setting_key(cfg, ALONG[x])]
+    col = {"fl-iid": "robustness_fl_iid", "same-graph": "robustness_same_graph"}[cfg.reference]
+    t = t.assign(r=t[col] if col in t else t["robustness"])
     if x == "degree":
         t = t[t["alpha"].isna()] if cfg.alpha is None else t[np.isclose(t["alpha"], cfg.alpha)]
-        t = t.assign(x=t["average_degree"], family=np.where(t["topology"] == "fl", "FL", "DecL"))
+        t = t.assign(label=[topologies.label(a, b) for a, b in zip(t["topology"], t["degree"])],
+                     family=np.where(t["topology"] == "fl", "FL", "DecL"))
+        by = ["label", "family"]
     else:
-        t = t.assign(x=t["alpha"].fillna(np.inf), family="FL" if cfg.is_federated else "DecL")
+        t = t.assign(x=t["alpha"].fillna(np.inf), label="", family="FL" if cfg.is_federated else "DecL")
+        by = ["x", "label", "family"]
     if not len(t):
         return empty
-    out = t.groupby(["x", "family"]).agg(
-        robustness_mean=("robustness", "mean"), robustness_sd=("robustness", "std"),
-        accuracy_mean=("accuracy", "mean"), iid_accuracy_mean=("iid_accuracy", "mean"),
-        floor=("floor", "mean"), n=("robustness", "size")).reset_index()
-    return out.fillna({"robustness_sd": 0.0})
-
-
-def _avg_degree(cfg: dict) -> float:
-    k = cfg["clients"]
-    return {"ring": 2.0 if k > 2 else 1.0, "complete": k - 1.0, "fl": k - 1.0,
-            "none": 0.0}.get(cfg["topology"], float(cfg["degree"]))
+    out = t.groupby(by).agg(
+        robustness_mean=("r", "mean"), robustness_sd=("r", "std"), accuracy_mean=("accuracy", "mean"),
+        iid_accuracy_mean=("iid_accuracy", "mean"), floor=("floor", "mean"), seconds=("seconds", "mean"),
+        n=("r", "size"), **({"x": ("average_degree", "mean")} if x == "degree" else {})).reset_index()
+    return out.sort_values("x").reset_index(drop=True).fillna({"robustness_sd": 0.0})
 
 
 def read_grid(path) -> dict:

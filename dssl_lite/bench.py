@@ -19,6 +19,7 @@ import os
 import resource
 import tempfile
 import time
+from typing import Optional
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -239,3 +240,67 @@ def memory_at(clients: int, objective: str = "mim") -> float:
     return peak_mb(sim.device)
 
 
+
+
+# ----- the explorer's honest time: measured seconds, scaled to this machine -----
+TIMINGS = "timings.json"  # beside the shipped atlases (atlas.SHIPPED)
+KIN = {"mar": "mim", "mar-shared": "mim", "mar-mmd": "mim", "mar-ref": "mim", "simclr": "cl",
+       "byol": "cl", "byol-local": "cl"}  # objectives timed alike (the same encoder passes)
+
+
+def measure_timings(objectives=("mim", "cl"), seeds: int = 3) -> dict:
+    """What the explorer's estimate scales: for each objective, the client-steps per second of a
+    cold `live` Run of `seeds` seeds (non-IID runs and their references, stacked, on every
+    core) and the seconds outside training (probes, set-up); with this machine's core peak."""
+    from . import experiment, workers
+
+    workers.pool()  # the explorer starts its workers when it opens
+    out = {"cores": os.cpu_count() or 1, "core_peak_gflops": matmul_gflops(), "torch": torch.__version__,
+           "cpu": _cpu(), "client_steps_per_s": {}, "overhead_s": {}}
+    for obj in objectives:
+        cfg = preset("live", objective=obj)
+        experiment.forget()
+        t0 = time.perf_counter()
+        results = experiment.run_seeds(cfg, range(seeds))
+        total = time.perf_counter() - t0
+        train = max(h["seconds"] for r in results for h in r.history[-1:])
+        steps = seeds * 2 * cfg.clients * cfg.rounds * cfg.local_steps  # FL: each seed and its IID run
+        out["client_steps_per_s"][obj] = steps / train
+        out["overhead_s"][obj] = total - train
+    return out
+
+
+def _cpu() -> str:
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+
+        return platform.processor()
+
+
+_local_peak: list = []
+
+
+def estimate(cfg, seeds: int) -> Optional[float]:
+    """Seconds a Run of `seeds` seeds of `cfg` should take on this machine: its client-steps
+    (the runs and their references not yet trained here) at the rate measured for the
+    objective (`measure_timings`, shipped beside the atlases), scaled by this machine's cores
+    and core peak against the measuring machine's. None when nothing was measured."""
+    import json
+
+    from . import atlas, experiment
+
+    path = atlas.SHIPPED / TIMINGS
+    if not path.exists() or cfg.device == "cuda":
+        return None
+    t = json.loads(path.read_text())
+    obj = cfg.objective if cfg.objective in t["client_steps_per_s"] else KIN.get(cfg.objective)
+    if obj not in t["client_steps_per_s"]:
+        return None
+    if not _local_peak:
+        _local_peak.append(matmul_gflops(1024, 3))
+    per_run = cfg.clients * cfg.rounds * cfg.local_steps
+    runs = sum(1 + experiment.uncached_baselines(cfg.replace(seed=s)) for s in range(cfg.seed, cfg.seed + seeds))
+    speed = (_local_peak[0] * min(os.cpu_count() or 1, 2)) / (t["core_peak_gflops"] * min(t["cores"], 2))
+    return t["overhead_s"][obj] * seeds / 3 + runs * per_run / (t["client_steps_per_s"][obj] * speed)

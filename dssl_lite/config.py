@@ -305,12 +305,13 @@ PRESETS: dict[str, dict] = {
     # The explorer's and the demo's default, chosen by measurement (docs/signal.md): 300 local
     # steps of a one-block ViT on digits learn well above the random-encoder floor within the
     # time budget, and at alpha 0.01 (about one class per client) CL loses robustness, MIM not.
+    # Its DecL graphs gossip with the paper's data-size weights.
     "live": dict(dataset="digits", clients=10, alpha=0.01, rounds=30, local_steps=10, batch_size=16,
-                 depth=1, lr=2e-3),
+                 depth=1, lr=2e-3, mixing="size"),
     # The same at 600 local steps: twice the time, and MIM has recovered from the skew while CL
     # has not (docs/signal.md); for notebooks and lectures that can wait a minute per run.
     "live-long": dict(dataset="digits", clients=10, alpha=0.01, rounds=60, local_steps=10, batch_size=16,
-                      depth=1, lr=2e-3),
+                      depth=1, lr=2e-3, mixing="size"),
     "tiny": dict(rounds=2, local_steps=2, clients=4, batch_size=8, width=32, depth=1, heads=2),
     # Teaching presets, one per finding: one run (non-IID + IID baseline) stays under 2 minutes on
     # 2 CPU cores. 16 clients (250 images each, ~1-3 classes at alpha 0.1) cost little more than

@@ -157,18 +157,23 @@ def warm_up(seed: int = 0) -> float:
 
 
 def embed(sets: dict[Key, np.ndarray], reference: Key, seed: int = 0,
-          n_neighbors: int = 15) -> dict[Key, np.ndarray]:
+          n_neighbors: int = 15, pca: int = 20) -> dict[Key, np.ndarray]:
     """One shared 2-D UMAP of several feature sets `{key: [N, D]}` -> `{key: [N, 2]}`.
 
     Fitted on the union of all sets, not on the reference alone with `transform` for the rest:
     `transform` places a new point by its neighbours among the fitted ones, which pulls drifted
     local features onto the global manifold and hides the drift we want to see; in a union fit a
     drifted set can sit apart. Every set is standardised with the reference's mean and std (one
-    affine map for all, so shifts and scale changes survive). Duplicate rows are fitted once, so
-    identical features land on identical points.
+    affine map for all, so shifts and scale changes survive) and projected on the reference's
+    first `pca` principal directions, as the paper's pictures do (PCA to 20 dimensions, then UMAP:
+    visualization.py). Duplicate rows are fitted once, so identical features land on identical points.
     """
     mean, std = sets[reference].mean(0), sets[reference].std(0) + 1e-6
     z = np.concatenate([(f - mean) / std for f in sets.values()]).astype(np.float32)  # (M*N, D)
+    ref = (sets[reference] - mean) / std
+    if pca and z.shape[1] > pca:
+        _, _, vt = np.linalg.svd(ref - ref.mean(0), full_matrices=False)
+        z = (z @ vt[:pca].T).astype(np.float32)  # (M*N, pca)
     uniq, inv = np.unique(z, axis=0, return_inverse=True)
     xy = _reducer(seed, min(n_neighbors, len(uniq) - 1)).fit_transform(uniq)[inv.reshape(-1)]
     cuts = np.cumsum([len(f) for f in sets.values()])[:-1]

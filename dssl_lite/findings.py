@@ -57,18 +57,22 @@ class Finding:
         return [c.replace(seed=int(s)) for s in seeds for _, c in self.arms(base, **options)]
 
     def label_rows(self, rows: pd.DataFrame, base: Config, **options) -> pd.DataFrame:
-        """`rows` with an `arm` column (the arm each row's setting belongs to; others dropped)."""
+        """`rows` with an `arm` column (the arm each row's setting belongs to; others dropped) and
+        `robustness` against `base`'s `reference` (every row records both)."""
         arms = self.arms(base, **options)
         names = {_setting(c): label for label, c in arms}
         order = {label: i for i, (label, _) in enumerate(arms)}
-        arm = [names.get(_setting(from_dict(json.loads(c)))) for c in rows["config"]]
-        out = rows.assign(arm=arm).dropna(subset=["arm"])
+        settings = rows["setting"] if "setting" in rows else [_setting(from_dict(json.loads(c))) for c in rows["config"]]
+        out = rows.assign(arm=[names.get(k) for k in settings]).dropna(subset=["arm"])
+        if base.reference == "same-graph" and "robustness_same_graph" in out:
+            out = out.assign(robustness=out["robustness_same_graph"], iid_accuracy=out["same_graph_iid_accuracy"])
         return out.assign(_order=out["arm"].map(order)).sort_values(["_order", "seed"], kind="stable") \
                   .drop(columns="_order").reset_index(drop=True)
 
 
 def _setting(cfg: Config) -> str:
-    return cfg.replace(seed=0).key()
+    """What trains, seed aside (the headline choices, `reference` and `decl_eval`, read columns)."""
+    return cfg.replace(seed=0).train_key()
 
 
 # ----- the four findings -----
@@ -79,12 +83,14 @@ def _mim_vs_cl(base: Config, alphas=None, **_) -> list:
 
 
 def _connectivity(base: Config, degrees=None, **_) -> list:
+    """The paper's graphs (a random tree, then edges until every client has `degree`
+    neighbours) with its data-size mixing, from the ring to the complete graph, and FL."""
     k = base.clients
-    degrees = list(degrees) if degrees is not None else [d for d in (4, 6, 10) if 2 < d < k - 1]
-    out = [("ring", base.replace(topology="ring"))]
-    out += [(f"regular-{d}", base.replace(topology="regular", degree=d))
-            for d in degrees if 2 < d < k - 1 and (k * d) % 2 == 0]
-    return out + [("complete", base.replace(topology="complete")), ("fl", base.replace(topology="fl"))]
+    degrees = list(degrees) if degrees is not None else [d for d in (2, 4, 8) if d < k - 1]
+    dec = base.replace(mixing="size")
+    out = [("ring", dec.replace(topology="ring"))]
+    out += [(f"min-degree {d}", dec.replace(topology="min_degree", degree=d)) for d in degrees if d < k - 1]
+    return out + [("complete", dec.replace(topology="complete")), ("fl", base.replace(topology="fl"))]
 
 
 def _pair(objectives: tuple) -> Callable:

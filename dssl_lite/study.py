@@ -299,10 +299,10 @@ def split_fl(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def graph_label(topology: str, degree: int) -> str:
-    """`ring`, `regular-4`, `complete`, `fl`: the degree only where the graph reads it."""
-    from .registry import TOPOLOGIES
+    """`ring`, `min-degree 4`, `complete`, `fl`: finding 2's arm labels (`topologies.label`)."""
+    from .topologies import label
 
-    return f"{topology}-{degree}" if TOPOLOGIES.get(topology).obj.uses_degree else topology
+    return label(topology, degree)
 
 
 def conclude_connectivity(runs: pd.DataFrame, fl: Config, seeds: Sequence[int]) -> tuple[str, dict]:

@@ -1,8 +1,12 @@
 """The explorer in a real JupyterLab page, driven by headless Chromium through Playwright.
 
-Starts JupyterLab on 127.0.0.1 (random free port, token) with the `tiny` preset, runs the
-notebook, moves alpha with the keyboard, presses Run and checks that the page updates: the
-readouts (text the kernel sends) and the loss / robustness canvases (pixels ipympl sends).
+Starts JupyterLab on 127.0.0.1 (random free port, token) with the `live` preset, runs the
+notebook and checks the lesson view (the atlas's MIM and CL curves on one chart, labelled graph
+ticks, the paper beside the measurement), then switches to the `tiny` preset to train: moves
+alpha with the keyboard, presses Run and checks that the page updates (the readouts the kernel
+sends, the canvases ipympl sends), that a control moved during a run does not cancel it, that
+CL's loss chart falls while its loss falls, and that the feature-space picture is not upscaled
+and its table holds no NaN.
 Uses the system Chromium; never downloads a browser.
 """
 import importlib.util
@@ -55,7 +59,7 @@ def lab(tmp_path_factory):
     (tmp / "notebooks").mkdir()
     shutil.copy(ROOT / "notebooks" / "00_explorer.ipynb", tmp / "notebooks")
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "DSSL_EXPLORER_PRESET": "tiny", "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+    env = {**os.environ, "DSSL_EXPLORER_PRESET": "live", "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
            "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}",
@@ -140,6 +144,43 @@ def set_slider(pg, name: str, value) -> None:
     pg.keyboard.press("Enter")
 
 
+def shoot(pg, name: str) -> None:
+    """Refresh a docs picture when asked (DSSL_UPDATE_SCREENSHOT): the explorer from its top."""
+    if os.environ.get("DSSL_UPDATE_SCREENSHOT"):
+        pg.locator(".dssl-explorer").evaluate("e => e.scrollIntoView({block: 'start'})")
+        time.sleep(1.5)  # ipympl fetches its frames lazily; the picture only
+        pg.screenshot(path=str(ROOT / "docs" / name), full_page=False)
+
+
+def test_the_lesson_view_compares_objectives_graphs_and_the_paper(page):
+    """At the live preset, before any run: MIM's and CL's atlas curves on one chart at least
+    500 px wide, the graphs axis labelled by name and average degree, one paper-beside-measurement
+    line per finding."""
+    pg = page
+    assert "10 clients" in text(pg, ".dssl-readout")
+    chart = text(pg, ".dssl-robustness-text")
+    assert "mim (" in chart and "cl (" in chart, chart  # both objectives' curves are drawn
+    box = pg.locator(".dssl-explorer .jupyter-matplotlib-canvas-div").first.bounding_box()
+    assert box["width"] >= 500, box
+    lines = pg.locator(".dssl-explorer .dssl-paper-line")
+    assert lines.count() == 4 and "Finding 1" in lines.first.inner_text()
+    assert all(lines.nth(i).get_attribute("data-verdict") for i in range(4))
+    pg.set_viewport_size({"width": 1400, "height": 1800})
+    shoot(pg, "explorer-mim-cl-alpha.png")
+    pg.locator(".dssl-explorer .widget-toggle-button", has_text="graphs").click()
+    pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-robustness-text').innerText.includes('ring (')",
+                         timeout=30_000)
+    ticks = text(pg, ".dssl-robustness-text").split("x axis:")[1].split(";")[0]
+    assert "ring (2.0)" in ticks and "fl (9.0)" in ticks and ticks.count("|") >= 3, ticks
+    shoot(pg, "explorer-connectivity.png")
+    pg.locator(".dssl-explorer .widget-toggle-button", has_text="alpha").click()
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+    dropdown = pg.locator(".dssl-explorer .widget-dropdown", has_text="preset").locator("select")
+    dropdown.select_option("tiny")  # train small from here on
+    pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-readout').innerText.includes('4 clients')",
+                         timeout=60_000)
+
+
 def test_explorer_runs_in_jupyterlab(page, tmp_path):
     pg = page
     explorer = pg.locator(".dssl-explorer")
@@ -158,7 +199,7 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
 
     canvases = explorer.locator(".jupyter-matplotlib-canvas-div")  # one per ipympl figure
     assert canvases.count() >= 5, "ipympl canvases did not render"
-    before = [canvases.nth(i).screenshot() for i in (3, 4)]  # loss, robustness
+    before = {i: canvases.nth(i).screenshot() for i in (0, 1)}  # robustness, loss
 
     t0 = time.monotonic()
     pg.evaluate(WATCH_PROGRESS)
@@ -169,9 +210,9 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
     assert any(0 < w < 100 for w in widths) and widths[-1] == 100, widths  # the bar moved, then filled
     status = text(pg, ".dssl-status")
     assert "robustness" in status and "+-" in status  # a point over seeds, with its spread
-    for i, what in ((3, "loss curves"), (4, "robustness chart")):  # ipympl fetches frames lazily
+    for i, what in ((1, "loss curves"), (0, "robustness chart")):  # ipympl fetches frames lazily
         end = time.monotonic() + 60
-        while canvases.nth(i).screenshot() == before[i - 3]:
+        while canvases.nth(i).screenshot() == before[i]:
             assert time.monotonic() < end, f"{what} did not change in the page"
             time.sleep(0.25)
 
@@ -186,6 +227,44 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
     if os.environ.get("DSSL_UPDATE_SCREENSHOT"):  # refresh the docs picture only when asked
         shutil.copy(shot, ROOT / "docs" / "explorer-jupyterlab.png")
     print(f"run to first result in the page: {took:.1f} s; {status}")
+
+
+def test_a_control_moved_during_a_run_does_not_cancel_it_and_cl_loss_falls(page):
+    pg = page
+    explorer = pg.locator(".dssl-explorer")
+    explorer.locator(".widget-dropdown", has_text="objective").locator("select").select_option("cl")
+    set_slider(pg, "rounds", 12)
+    before = text(pg, ".dssl-status")
+    explorer.locator("button.dssl-run").click()
+    pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-status').innerText.includes('running')",
+                         timeout=60_000)
+    handle = explorer.locator(".widget-hslider", has_text="alpha").locator(".noUi-handle")
+    handle.focus()
+    pg.keyboard.press("ArrowRight")  # a stray change while it trains
+    pg.wait_for_function("() => [...document.querySelectorAll('.dssl-explorer button.dssl-run')]"
+                         ".some(b => b.innerText.includes('Stop and run this'))", timeout=30_000)
+    pg.wait_for_function("""t0 => { const e = document.querySelector('.dssl-explorer .dssl-status');
+        return e && e.innerText !== t0 && e.innerText.includes('finished'); }""", arg=before, timeout=180_000)
+    assert "stopped" not in text(pg, ".dssl-status")
+    loss = text(pg, ".dssl-loss-text")
+    first, last = (float(v) for v in loss.split("round(s): ")[1].split(";")[0].split(" to "))
+    assert last < first and "falling: learning" in loss, loss  # CL's negative loss fell: the chart falls
+
+
+def test_the_feature_panel_is_not_upscaled_and_has_no_nan(page):
+    pg = page
+    explorer = pg.locator(".dssl-explorer")
+    explorer.locator("button.dssl-features").click()
+    img = explorer.locator(".dssl-features-image img, img.dssl-features-image").first
+    img.wait_for(state="visible", timeout=240_000)
+    pg.wait_for_function("() => { const i = document.querySelector('.dssl-explorer .dssl-features-image img, "
+                         ".dssl-explorer img.dssl-features-image'); return i && i.naturalWidth > 0; }", timeout=60_000)
+    natural, shown = img.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
+    assert shown <= natural + 1, (natural, shown)  # drawn at its own size or smaller, never stretched
+    table = text(pg, ".dssl-features-table")
+    assert "nan" not in table.lower() and "<na>" not in table.lower() and "similarity" in text(pg, ".dssl-features-table")
+    assert "Finding 4" in text(pg, ".dssl-features-sentence")
+    shoot(pg, "explorer-feature-spaces.png")
 
 
 def test_narrow_page_keeps_controls_visible(page):

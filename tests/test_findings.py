@@ -12,7 +12,8 @@ from dssl_lite.stats import OPPOSITE, SHOWS, UNCLEAR
 def test_arms_cover_each_finding():
     base = preset("tiny", clients=12)
     f2 = dict(FINDINGS[2].arms(base))
-    assert list(f2) == ["ring", "regular-4", "regular-6", "regular-10", "complete", "fl"]
+    assert list(f2) == ["ring", "min-degree 2", "min-degree 4", "min-degree 8", "complete", "fl"]
+    assert {c.mixing for a, c in f2.items() if a != "fl"} == {"size"}
     assert [c.alpha for _, c in FINDINGS[1].arms(base, alphas=[0.05, 1.0])] == [0.05, 0.05, 1.0, 1.0]
     assert {c.objective for _, c in FINDINGS[3].arms(base)} == {"mim", "mar"}
     assert {c.objective for _, c in FINDINGS[4].arms(base)} == {"mim", "cl"}
@@ -22,7 +23,7 @@ def rows(arms: dict, floor=0.4, iid=0.8, **extra):
     """A fake runs table: {arm: robustness per seed}."""
     return pd.DataFrame([{"arm": a, "seed": s, "robustness": v, "accuracy": v * iid, "iid_accuracy": iid,
                           "floor": floor, "topology": a if a in ("fl", "ring", "complete") else "regular",
-                          "average_degree": {"ring": 2, "regular-4": 4, "complete": 9, "fl": 9}.get(a, 4), **extra}
+                          "average_degree": {"ring": 2, "min-degree 4": 4, "complete": 9, "fl": 9}.get(a, 4), **extra}
                          for a, per_seed in arms.items() for s, v in enumerate(per_seed)])
 
 
@@ -42,7 +43,7 @@ def test_a_collapsed_arm_proves_nothing():
 
 
 def test_connectivity_is_judged_by_a_per_seed_trend():
-    falling = rows({"ring": [0.95, 0.96, 0.94], "regular-4": [0.9, 0.91, 0.9], "complete": [0.85, 0.86, 0.84],
+    falling = rows({"ring": [0.95, 0.96, 0.94], "min-degree 4": [0.9, 0.91, 0.9], "complete": [0.85, 0.86, 0.84],
                     "fl": [0.85, 0.85, 0.83]})
     a = analyse(FINDINGS[2], falling)
     assert a.trend["mean"] == pytest.approx(-1.0) and a.verdict == OPPOSITE

@@ -59,8 +59,11 @@ def test_run_adds_a_result_with_robustness():
     xs, ys = ex.views["loss"].main.get_data()
     assert list(xs) == list(range(1, ex.model.config.rounds + 1))
     assert len(ex.views["robustness"].points["mim", "FL"].get_offsets()) == 1
-    ex.x_axis.value = "degree"               # FL: the server reaches all K-1 others
-    assert ex.views["robustness"].points["mim", "FL"].get_offsets()[0][0] == ex.model.config.clients - 1
+    ex.x_axis.value = "degree"               # the graphs axis: FL's server reaches all K-1 others
+    view = ex.views["robustness"]
+    x = view.points["mim", "FL"].get_offsets()[0][0]
+    ticks = {round(t): lab.get_text() for t, lab in zip(view.ax.get_xticks(), view.ax.get_xticklabels())}
+    assert ticks[round(x)] == f"fl\n({ex.model.config.clients - 1:.1f})"
     assert "<b>1</b> setting(s) finished" in ex.status.value and f"{res.robustness:.3f}" in ex.status.value
     ex.model.pin()
     assert len(ex.views["loss"].ghost.get_data()[0]) == ex.model.config.rounds
@@ -232,7 +235,7 @@ def test_moving_alpha_from_iid_to_001_moves_cl_robustness_beyond_its_spread_in_t
     ex.iid.value = False
     ex.controls["alpha"].value = 0.01
     at_001 = ex.views["robustness"].marker.get_ydata()[0]
-    curve = ex.model.setting.atlas["alpha"]
+    curve = ex.model.setting.atlas["cl"]["alpha"]
     sd = float(curve[np.isclose(curve["x"].astype(float), 0.01)]["robustness_sd"].iloc[0])
     assert at_iid == pytest.approx(1.0) and at_iid - at_001 > sd > 0
     assert "atlas here" in ex.views["robustness"].atlas_note.get_text()

@@ -18,6 +18,7 @@ from dssl_lite.registry import DATASETS, OBJECTIVES, TOPOLOGIES
 
 from .features_panel import FeaturePanel
 from .model import ExplorerModel
+from .paper import html_block as paper_block
 from .points import describe
 from .views import GraphView, LabelView, LossView, RobustnessView, SamplesView
 
@@ -34,7 +35,12 @@ HELP = {
     "seed": "The first seed; Run trains this seed and the next ones (same seed, same numbers).",
     "seeds": "Seeds per Run: each point is their mean, its bar their spread (the noise).",
     "preset": "Load a named setting (sets every control); Reset returns to it.",
+    "compare": "Objectives whose measured curves (the atlas) the robustness chart overlays.",
+    "reference": "Robustness = this run's accuracy divided by the accuracy of FL trained on IID data with "
+                 "the same seed and model (the paper's one scale for every graph), or of the same graph "
+                 "trained on IID data (each graph against itself). The choice can decide finding 2.",
 }
+COMPARE = ("mim", "cl", "mar", "simclr")
 DEFINITIONS = (
     "<b>heterogeneity</b>: how far clients' label mixes are from the whole data's (0 = IID, 1 = "
     "disjoint classes) · <b>spectral gap</b>: how fast gossip mixes models (1 = one step averages "
@@ -104,10 +110,22 @@ class Explorer(W.VBox):
             getattr(self, f"{name}_button").add_class(f"dssl-{name}")
         self.auto_run = W.Checkbox(value=False, description="run on every change", indent=False,
                                    layout=W.Layout(width="auto"))
-        self.x_axis = W.ToggleButtons(options=["alpha", "degree"], value="alpha",
+        self.x_axis = W.ToggleButtons(options=[("alpha", "alpha"), ("graphs", "degree")], value="alpha",
                                       description="x axis", style={"button_width": "70px"})
+        self.compare = {o: W.Checkbox(value=o in model.compare, description=o, indent=False,
+                                      layout=W.Layout(width="auto")) for o in COMPARE}
+        for o, box in self.compare.items():
+            box.add_class(f"dssl-compare-{o}")
+        self.reference = W.ToggleButtons(options=[("FL on IID data (the paper)", "fl-iid"),
+                                                  ("same graph on IID data", "same-graph")],
+                                         value=cfg.reference, description="relative to",
+                                         style={"button_width": "190px", "description_width": "80px"})
+        self.paper = W.HTML(layout=W.Layout(width="99%"))
+        self.estimate = W.HTML()
+        self.chart_text = W.HTML()  # the charts in words, under them (screen readers, tests)
         self.yaml = W.Textarea(layout=W.Layout(width="99%", height="0px", display="none"))
         self.status = W.HTML("idle · no runs yet")
+        self.status.add_class("dssl-status")
         self.progress = W.FloatProgress(value=0, min=0, max=1, description="", bar_style="info",
                                         layout=W.Layout(width="320px", visibility="hidden"))
         self.progress.add_class("dssl-progress")
@@ -133,17 +151,21 @@ class Explorer(W.VBox):
                                        layout=W.Layout(flex_flow="row wrap", align_items="center")),
                                 self.errors[f]]))
         rows += [_row(self.seeds, HELP["seeds"], W.HTML()), _row(self.preset, HELP["preset"], W.HTML())]
+        rows += [_row(W.HBox(list(self.compare.values()), layout=W.Layout(flex_flow="row wrap")),
+                      HELP["compare"], W.HTML()),
+                 _row(self.reference, HELP["reference"], W.HTML())]
         wrap = W.Layout(flex_flow="row wrap", width="100%")
         buttons = W.HBox([self.run_button, self.stop_button, self.reset_button, self.pin_button,
-                          self.copy_button, self.auto_run], layout=wrap)
+                          self.copy_button, self.auto_run, self.estimate], layout=wrap)
         v = {k: view.widget for k, view in self.views.items()}
-        charts = W.HBox([v["labels"], v["samples"], v["graph"], v["loss"], v["robustness"]], layout=wrap)
+        big = W.HBox([v["robustness"], v["loss"]], layout=wrap)
+        small = W.HBox([v["labels"], v["samples"], v["graph"]], layout=wrap)
         self.header = W.HTML()
         super().__init__(
             [self.header, self.predict_box, *rows, self.notice, self.general_error, buttons, self.yaml,
              W.HBox([self.progress, self.progress_text], layout=wrap), self.status, self.comparison,
-             W.HTML(f"<span style='font-size:90%'>{DEFINITIONS}</span>"), self.readout, charts,
-             self.x_axis, self.table, self.features],
+             self.paper, self.x_axis, big, self.chart_text, W.HTML(f"<span style='font-size:90%'>{DEFINITIONS}</span>"),
+             self.readout, small, self.table, self.features],
             layout=W.Layout(width="100%", max_width="1400px", overflow="hidden"))
         self.add_class("dssl-explorer")
         self._syncing = False
@@ -182,18 +204,22 @@ class Explorer(W.VBox):
         self.pin_button.on_click(lambda b: self.model.pin())
         self.copy_button.on_click(lambda b: self._show_yaml())
         self.auto_run.observe(lambda ch: setattr(self.model, "auto_run", ch["new"]), names="value")
-        self.x_axis.observe(lambda ch: self.views["robustness"].show_atlas(self.model.setting, ch["new"]),
-                            names="value")
+        self.x_axis.observe(lambda ch: self._show_atlas(), names="value")
+        for o, box in self.compare.items():
+            box.observe(lambda ch: setattr(self.model, "compare", [o for o, b in self.compare.items() if b.value]),
+                        names="value")
+        self.reference.observe(lambda ch: self._syncing or self.model.set(reference=ch["new"]), names="value")
         m = self.model
         m.watch(self._on_setting, "setting")
         m.watch(self._on_error, "error")
         m.watch(self._on_status, "status")
-        m.watch(lambda ch: self.views["loss"].show(ch["new"]), "live")
+        m.watch(self._on_live, "live")
         m.watch(self._on_progress, "progress")
         m.watch(self._on_results, "results")
         m.watch(lambda ch: self._show_error(ch["new"]), "failure")
         m.watch(lambda ch: self.views["loss"].pin(ch["new"]), "pinned")
         m.watch(self._on_pending, "pending")
+        m.watch(lambda ch: self._show_atlas(), "compare")
 
     def _value(self, name: str) -> Any:
         if name == "alpha":
@@ -231,6 +257,7 @@ class Explorer(W.VBox):
                 put(self.controls["alpha"], vals["alpha"])
             for f in FIELDS[1:]:
                 put(self.controls[f], vals[f])
+            put(self.reference, vals["reference"])
             put(self.preset, "custom" if self.model.modified else self.model.preset_name)
         finally:
             self._syncing = False
@@ -246,7 +273,9 @@ class Explorer(W.VBox):
         self.views["labels"].update(payload)
         self.views["samples"].update(payload, load(c.dataset, c.image_size).train_x.numpy())
         self.views["graph"].update(payload)
-        self.views["robustness"].show_atlas(payload, self.x_axis.value)
+        self._show_atlas()
+        self.paper.value = paper_block(c, m.preset_name)
+        self.estimate.value = self._estimate(c)
         self.header.value = self._header(c)
         self.objective_help.value = (f"<span style='color:#555;font-size:90%'>"
                                      f"{html.escape(OBJECTIVES.get(c.objective).help)}</span>")
@@ -311,9 +340,38 @@ class Explorer(W.VBox):
             self.progress_text.value = ("<span class='dssl-progress-text'>probing the encoders "
                                         "(kNN / linear on frozen features)...</span>")
 
+    def _on_live(self, change) -> None:
+        self.views["loss"].show(change["new"])
+        self._describe()
+
     def _on_results(self, change) -> None:
         self.views["robustness"].update(change["new"], self.x_axis.value)
         self.table.value = self._table() if change["new"] else ""
+        self.estimate.value = self._estimate(self.model.config)
+        self._describe()
+
+    def _show_atlas(self) -> None:
+        objectives = list(dict.fromkeys([*self.model.compare, self.model.config.objective]))
+        self.views["robustness"].show_atlas(self.model.setting, self.x_axis.value, objectives)
+        self._describe()
+
+    def _describe(self) -> None:
+        r, l = self.views["robustness"].describe(), self.views["loss"].describe()
+        self.chart_text.value = (f"<div class='dssl-chart-text' style='font-size:85%;color:#444'>"
+                                 f"<span class='dssl-robustness-text'>Robustness chart: {html.escape(r)}</span><br>"
+                                 f"<span class='dssl-loss-text'>Loss chart: {html.escape(l)}</span></div>")
+
+    def _estimate(self, cfg) -> str:
+        """Before Run: how long it will take here, from measured seconds (`bench.estimate`)."""
+        from dssl_lite.bench import estimate
+
+        secs = estimate(cfg, self.model.seeds)
+        if secs is None:
+            return ""
+        text = f"about {secs:.0f} s for {self.model.seeds} seed{'s' if self.model.seeds > 1 else ''} on this machine"
+        if secs > 30:
+            text += "; the atlas (the lines on the chart) already answers for measured settings"
+        return f"<span class='dssl-estimate' style='color:#555;font-size:90%'>{html.escape(text)}</span>"
 
     def _on_pending(self, change) -> None:
         self.run_button.description = "Stop and run this" if change["new"] else "Run"
@@ -341,14 +399,21 @@ class Explorer(W.VBox):
                 f"(accuracy {res.accuracy:.3f} / IID {res.iid_accuracy:.3f}) · {res.seconds:.1f} s</span>")
 
     def _table(self) -> str:
-        sd = lambda r: f" +- {r.robustness_sd:.3f}" if len(r.runs) > 1 else ""
-        rows = "".join(
-            f"<tr><td>{i + 1}</td><td>{html.escape(describe(r.config))}</td><td>{len(r.runs)}</td>"
-            f"<td>{r.accuracy:.3f}</td><td>{r.iid_accuracy:.3f}</td><td><b>{r.robustness:.3f}</b>{sd(r)}</td></tr>"
-            for i, r in enumerate(self.results[-10:]))
-        return ("<div style='overflow-x:auto;max-width:100%'><table style='font-size:90%'><tr><th>#</th>"
-                "<th>setting</th><th>seeds</th><th>accuracy</th><th>IID accuracy</th><th>robustness</th></tr>"
-                f"{rows}</table></div>")
+        """The finished runs; DecL shows its averaged model's accuracy beside the local models' mean."""
+        sd = lambda r, k: f" +- {r.sd(k):.3f}" if len(r.runs) > 1 else ""
+        cell = lambda r, k: f"{r.mean(k):.3f}" if k in r.runs[0].metrics else "-"
+
+        def row(i, r):
+            return (f"<tr><td>{i + 1}</td><td>{html.escape(describe(r.config))}</td><td>{len(r.runs)}</td>"
+                    f"<td>{r.accuracy:.3f}</td><td>{cell(r, 'accuracy_local_mean')}</td>"
+                    f"<td>{cell(r, 'fl_iid_accuracy')}</td><td>{cell(r, 'same_graph_iid_accuracy')}</td>"
+                    f"<td><b>{r.robustness:.3f}</b>{sd(r, 'robustness')}</td></tr>")
+
+        rows = "".join(row(i, r) for i, r in enumerate(self.results[-10:]))
+        return ("<div style='overflow-x:auto;max-width:100%'><table class='dssl-results' style='font-size:90%'>"
+                "<tr><th>#</th><th>setting</th><th>seeds</th><th>accuracy (DecL: averaged model)</th>"
+                "<th>DecL: mean of the local models</th><th>FL on IID data</th><th>same graph on IID data</th>"
+                f"<th>robustness</th></tr>{rows}</table></div>")
 
     def _show_yaml(self) -> None:
         self.yaml.value = self.model.config_yaml()

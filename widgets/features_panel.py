@@ -1,18 +1,51 @@
-"""On-demand panel: UMAP pictures of local vs global feature spaces, with CKA / MMD^2 numbers.
+"""On-demand panel: UMAP pictures of local vs global feature spaces, with CKA / MMD^2 in plain words.
 
 `dssl_lite.features` is imported only when the button is pressed (umap-learn takes seconds to
 import and compiles on first use); if the module is absent the button is disabled and says so.
 The work runs on the explorer's worker thread, and the result reaches the page as widget
-properties (a PNG and an HTML table), never through `display`.
+properties (a PNG shown at its own size, never stretched, and an HTML table), never through
+`display`. A sentence puts the runs beside the paper's finding 4 and the atlas's five seeds.
 """
 from __future__ import annotations
 
+import html
 import importlib.util
 import io
+import math
 
 import ipywidgets as W
 
 FEATURES_AVAILABLE = importlib.util.find_spec("dssl_lite.features") is not None
+DPI = 90
+
+
+def words_table(frame) -> str:
+    """The metrics as a table a class can read: no NaN, named in words."""
+    head = ("<tr><th>run</th><th>model</th><th>its clients' classes vs all (label TV, 1 = disjoint)</th>"
+            "<th>similarity to the global model's features (linear CKA, 1 = same)</th>"
+            "<th>distance from them (MMD&sup2;, 0 = same)</th><th>kNN accuracy</th></tr>")
+    fmt = lambda v, d=3: "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{d}f}"
+    rows = []
+    for r in frame.to_dict("records"):
+        local = r["model"] == "local"
+        who = f"client {int(r['client'])}" if local else f"the {r['model']} model (the reference)"
+        rows.append(f"<tr><td>{html.escape(str(r['objective']))}</td><td>{who}</td><td>{fmt(r['tv'], 2)}</td>"
+                    f"<td>{fmt(r['cka']) if local else 'reference'}</td><td>{fmt(r['mmd2'], 4) if local else 'reference'}</td>"
+                    f"<td>{fmt(r['knn_acc'])}</td></tr>")
+    return f"<table class='dssl-features-table' style='font-size:90%'>{head}{''.join(rows)}</table>"
+
+
+def drift_sentence(frame, config, preset_name: str) -> str:
+    """These runs' mean CKA per objective beside the paper's finding 4 and the atlas's measurement."""
+    from .paper import PLAIN, lines
+
+    local = frame[frame["model"] == "local"]
+    per = local.groupby("objective")["cka"].mean().to_dict()
+    mine = "; ".join(f"{o}: mean CKA {v:.3f}" for o, v in per.items())
+    four = next((line for line in lines(config, preset_name) if line.finding == 4), None)
+    atlas = f" The atlas (5 seeds): {four.measured}: {PLAIN.get(four.verdict, four.verdict)}." if four else ""
+    return (f"<p class='dssl-features-sentence'><b>Finding 4</b> (the paper: {html.escape(four.claim if four else '')}). "
+            f"These runs, one seed each: {html.escape(mine)} (lower = the clients drifted further).{html.escape(atlas)}</p>")
 
 
 class FeaturePanel(W.VBox):
@@ -24,8 +57,10 @@ class FeaturePanel(W.VBox):
             description="Local vs global feature spaces (UMAP)" if FEATURES_AVAILABLE
             else "Feature spaces (needs dssl_lite.features)",
             disabled=not FEATURES_AVAILABLE, layout=W.Layout(width="auto"))
+        self.button.add_class("dssl-features")
         self.table = W.HTML()
         self.image = W.Image(format="png", layout=W.Layout(max_width="100%", display="none"))
+        self.image.add_class("dssl-features-image")
         self.button.on_click(lambda b: self.compute())
         super().__init__([self.button, self.table, self.image])
 
@@ -37,17 +72,20 @@ class FeaturePanel(W.VBox):
             return
         self.table.value = ("computing feature spaces (UMAP) ... the first time takes 30-60 s while "
                             "UMAP compiles; later ones a few seconds")
+        config, preset_name = self.model.config, self.model.preset_name
 
         def job(stop):
             from dssl_lite.features import feature_spaces, plot_feature_spaces
 
             fs = feature_spaces(sims)
+            fig = plot_feature_spaces(fs)
             buf = io.BytesIO()
-            plot_feature_spaces(fs).savefig(buf, format="png", dpi=72)
+            fig.savefig(buf, format="png", dpi=DPI)
+            width = int(round(fig.get_size_inches()[0] * DPI))
             self.image.value = buf.getvalue()
+            self.image.layout.width = f"{width}px"  # its own pixels: never stretched, shrunk only to fit
             self.image.layout.display = "block"
-            frame = fs.to_frame().rename(columns={"objective": "run"}).round(3)
-            self.table.value = ("<b>Local vs global</b> (CKA: 1 = same geometry; MMD&sup2; and kNN "
-                                "gap: 0 = same)" + frame.to_html())
+            frame = fs.to_frame()
+            self.table.value = (drift_sentence(frame, config, preset_name) + words_table(frame))
 
         self.model.call_in_worker(job)

@@ -58,17 +58,20 @@ class Setting:
 
 
 def atlas_curves(cfg: Config, preset_name: str) -> dict:
-    """The shipped atlas's curves through `cfg` along alpha and along degree (empty frames when
-    the preset has no atlas or the setting was not measured)."""
+    """The shipped atlas's curves through `cfg` along alpha and along the graphs (empty frames
+    when the preset has no atlas or the setting was not measured)."""
     from dssl_lite import atlas
 
     table = atlas.shipped(preset_name)
     return {x: atlas.curve(table, cfg, x) for x in ("alpha", "degree")}
 
 
-def setting(cfg: Config, preset_name: str = "") -> Setting:
-    """Partition and graph of `cfg` (the simulator's own cached `Federation`) and its atlas curves."""
-    return Setting(cfg, Federation.from_config(cfg), atlas_curves(cfg, preset_name) if preset_name else {})
+def setting(cfg: Config, preset_name: str = "", objectives=()) -> Setting:
+    """Partition and graph of `cfg` (the simulator's own cached `Federation`) and, per objective
+    on the chart (and `cfg`'s own), the atlas's curves through the same setting."""
+    curves = {o: atlas_curves(cfg.replace(objective=o), preset_name)
+              for o in dict.fromkeys([*objectives, cfg.objective])} if preset_name else {}
+    return Setting(cfg, Federation.from_config(cfg), curves)
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,6 +104,7 @@ class ExplorerModel(T.HasTraits):
     pinned = T.Any(None)                                # {"label", "loss"}: a ghost loss curve
     auto_run = T.Bool(False)                            # every valid change (re)starts a run
     seeds = T.Int(3)                                    # seeds per Run
+    compare = T.List(["mim", "cl"])                     # objectives whose atlas curves the chart overlays
 
     def __init__(self, cfg: Config, preset_name: str = "default", modified: bool = False):
         super().__init__()
@@ -113,7 +117,9 @@ class ExplorerModel(T.HasTraits):
         self._current: Optional[Attempt] = None
         self.values = cfg.as_dict()
         self.config = cfg
-        self.setting = setting(cfg, preset_name)
+        self.setting = setting(cfg, preset_name, self.compare)
+        self.observe(lambda ch: setattr(self, "setting", setting(self.config, self.preset_name, ch["new"])),
+                     names="compare")
         self.live = {"non_iid": {}, "iid": {}}
         # The worker thread holds no reference to this model between jobs: a model dropped
         # without close() is collected, and the finalizer ends its thread.
@@ -143,7 +149,7 @@ class ExplorerModel(T.HasTraits):
         self.modified = self.modified or bool(changes)
         try:
             cfg = self._feasible(from_dict(values), values)
-            new = setting(cfg, self.preset_name)
+            new = setting(cfg, self.preset_name, self.compare)
         except (ConfigError, ValueError) as e:
             self.values = values
             self.error = (getattr(e, "field", None) or str(e).split(":")[0], str(e))
@@ -322,7 +328,7 @@ class ExplorerModel(T.HasTraits):
             return ""
         last = self.results[-1]
         out = []
-        measured = atlas_curves(from_dict(last.config), self.preset_name)["alpha"]
+        measured = atlas_curves(from_dict(last.config).replace(reference=self.config.reference), self.preset_name)["alpha"]
         alpha = np.inf if last.config["alpha"] is None else last.config["alpha"]
         at = measured[np.isclose(measured["x"].astype(float), alpha)] if len(measured) else measured
         if len(at):

@@ -160,23 +160,35 @@ class GraphView(Panel):
 
 
 class LossView(Panel):
-    """Live training loss per round, relative to the run's first round (so MIM and CL curves,
-    whose losses have different scales, share one axis): the non-IID mean over clients and seeds
+    """Live training loss per round as its change since round 1, so that down means learning for
+    every objective, whatever the sign and scale of its loss (SimSiam's is a negative cosine, so
+    a ratio to round 1 would climb as it learns): the non-IID mean over clients and seeds
     (solid), thin per-client lines of the first seed, the IID baseline (dashed, when it trains)
-    and a pinned earlier run (grey ghost)."""
+    and a pinned earlier run (grey ghost). No ticks until there is data."""
 
     def __init__(self, **kw):
-        super().__init__(figsize=(4.0, 3.0), **kw)
+        super().__init__(figsize=(4.6, 3.4), **kw)
         self.ax = self.fig.add_subplot()
         self.ax.set_xlabel("round")
-        self.ax.set_ylabel("loss / loss in round 1")
+        self.ax.set_ylabel("loss - loss in round 1 (down = learning)")
         self.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         (self.ghost,) = self.ax.plot([], [], color="0.7", lw=2.5, label="_pinned")  # no legend until pinned
         (self.iid,) = self.ax.plot([], [], "--", color="tab:gray", lw=1.5, label="_iid")
         (self.main,) = self.ax.plot([], [], color="tab:blue", lw=2, label="non-IID (mean)")
         self.client_lines: list = []
+        self.raw: list = []
         self.ax.set_title("loss (live)", fontsize=10)
         self._legend()
+        self._empty(True)
+
+    def _empty(self, empty: bool) -> None:
+        """Before any data: no ticks that would mean nothing."""
+        if empty:
+            self.ax.set_xticks([])
+            self.ax.set_yticks([])
+        else:
+            self.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            self.ax.yaxis.set_major_locator(matplotlib.ticker.AutoLocator())
 
     def _legend(self) -> None:
         shown = [ln for ln in (self.main, self.iid, self.ghost) if not ln.get_label().startswith("_")]
@@ -192,34 +204,49 @@ class LossView(Panel):
         self.iid.set_label("_iid")
         self.ax.set_title(label, fontsize=10)
         self._legend()
+        self._empty(self.ghost.get_label().startswith("_"))
         self.draw()
 
     @staticmethod
     def relative(runs: dict) -> tuple[list, list]:
-        """Mean over seeds of loss / first-round loss, for the rounds every seed has reached."""
+        """Mean over seeds of loss - first-round loss, for the rounds every seed has reached."""
         curves = [np.array([r["loss"] for r in recs]) for recs in runs.values() if recs]
         if not curves:
             return [], []
         n = min(len(c) for c in curves)
-        rel = np.mean([c[:n] / c[0] if c[0] else c[:n] for c in curves], axis=0)
+        rel = np.mean([c[:n] - c[0] for c in curves], axis=0)
         return list(range(1, n + 1)), list(rel)
 
     def show(self, live: dict) -> None:
         """Redraw from the model's live records: `{phase: {seed: [records]}}`."""
-        self.main.set_data(*self.relative(live["non_iid"]))
+        xs, ys = self.relative(live["non_iid"])
+        self.main.set_data(xs, ys)
+        curves = [np.array([r["loss"] for r in recs]) for recs in live["non_iid"].values() if recs]
+        self.raw = list(np.mean([c[:len(xs)] for c in curves], axis=0)) if xs else []
         first = next(iter(live["non_iid"].values()), [])
         if first:
             per_client = np.array([[np.nan if v is None else v for v in r["client_loss"]] for r in first])
-            per_client = per_client / np.where(per_client[:1] == 0, 1, per_client[:1])
+            per_client = per_client - per_client[:1]
             x = range(1, len(first) + 1)
             for k, ln in enumerate(self.client_lines[: per_client.shape[1]]):
                 ln.set_data(x, per_client[:, k])
-        xs, ys = self.relative(live["iid"])
-        self.iid.set_data(xs, ys)
-        if xs and self.iid.get_label().startswith("_"):
+        ixs, iys = self.relative(live["iid"])
+        self.iid.set_data(ixs, iys)
+        if ixs and self.iid.get_label().startswith("_"):
             self.iid.set_label("IID baseline")
             self._legend()
+        self._empty(not xs and not ixs and self.ghost.get_label().startswith("_"))
         self._rescale()
+
+    def describe(self) -> str:
+        """The chart in words (screen readers, tests): how the mean loss moved since round 1."""
+        xs, ys = self.main.get_data()
+        if not len(xs):
+            return "no run yet"
+        first, last = self.raw[0], self.raw[-1]
+        trend = "falling: learning" if ys[-1] < 0 else "not falling"
+        return (f"non-IID loss over {len(xs)} round(s): {first:+.4f} to {last:+.4f}; "
+                f"change since round 1 {ys[-1]:+.4f} ({trend})")
 
     def pin(self, pinned) -> None:
         if pinned is None:
@@ -227,8 +254,9 @@ class LossView(Panel):
             self.ghost.set_label("_pinned")
         else:
             loss = np.array(pinned["loss"])
-            self.ghost.set_data(range(1, len(loss) + 1), loss / (loss[0] or 1))
+            self.ghost.set_data(range(1, len(loss) + 1), loss - loss[0])
             self.ghost.set_label(f"pinned: {pinned['label']}")
+            self._empty(False)
         self._legend()
         self._rescale()
 
@@ -239,38 +267,42 @@ class LossView(Panel):
 
 
 class RobustnessView(Panel):
-    """One point per Run: mean robustness over its seeds with a bar of +- one standard deviation
-    (the seed noise), against alpha or degree; colour = objective, marker = FL (circle) or DecL
-    (triangle). The grey line at 1 means nothing was lost to non-IID data."""
+    """The robustness chart: the atlas's measured curves (mean and +-1 sd band over its seeds) of
+    every objective ticked, one colour each, through the current setting, with a star at the
+    slider position; then one point per Run on top in the same colours (mean over its seeds, bar
+    +-1 sd), circle = FL, triangle = DecL. Along alpha (log axis, IID at the right) or along the
+    graphs (ring to complete and FL, labelled with their average degree). The grey line at 1 means
+    nothing was lost to non-IID data."""
 
     def __init__(self, **kw):
-        super().__init__(figsize=(4.0, 3.0), **kw)
+        super().__init__(figsize=(7.0, 4.0), **kw)  # 560 px wide: readable from the back of a room
+        self.fig.subplots_adjust(left=0.1, right=0.98, bottom=0.2, top=0.9)
         self.ax = self.fig.add_subplot()
-        self.ax.set_ylabel("robustness = acc / acc(IID)")
         self.ax.axhline(1.0, color="0.8", lw=1, zorder=0)
-        self.points, self.bars = {}, {}
-        for obj in OBJECTIVE_COLORS:
-            self._artists(obj)
-        # the atlas: the measured curve through the current setting (mean, +-1 sd band over its
-        # seeds) and a marker at the slider position, drawn before anything is trained
-        (self.atlas_line,) = self.ax.plot([], [], "-", color="0.45", lw=1.2, zorder=1, label="atlas (measured)")
-        self.atlas_band = None
-        (self.marker,) = self.ax.plot([], [], marker="*", ms=14, color="gold", mec="k", lw=0, zorder=4,
+        self.points, self.bars, self.lines, self.bands = {}, {}, {}, []
+        (self.marker,) = self.ax.plot([], [], marker="*", ms=15, color="gold", mec="k", lw=0, zorder=5,
                                       label="this setting (atlas)")
-        self.atlas_note = self.ax.text(0.02, 0.97, "", transform=self.ax.transAxes, fontsize=7, color="0.3",
+        self.atlas_note = self.ax.text(0.01, 0.98, "", transform=self.ax.transAxes, fontsize=8, color="0.25",
                                        va="top")
         self.results: list = []
-        self.x = "alpha"
+        self.x, self.graphs, self.reference = "alpha", [], "fl-iid"
         self._axes_for("alpha")
 
+    def _color(self, obj: str) -> str:
+        return OBJECTIVE_COLORS.setdefault(obj, f"C{len(OBJECTIVE_COLORS) % 10}")
+
     def _artists(self, obj: str) -> None:
-        color = OBJECTIVE_COLORS.setdefault(obj, f"C{len(OBJECTIVE_COLORS) % 10}")
+        if (obj, "FL") in self.points:
+            return
+        color = self._color(obj)
         for fam, marker in FAMILY_MARKERS.items():
-            self.points[obj, fam] = self.ax.scatter(np.empty(0), np.empty(0), c=color, marker=marker, s=45,
-                                                    edgecolors="k", linewidths=0.5, label=f"{obj} {fam}",
-                                                    zorder=3)
-            self.bars[obj, fam] = LineCollection([], colors=color, linewidths=1.5, zorder=2)
+            self.points[obj, fam] = self.ax.scatter(np.empty(0), np.empty(0), c=color, marker=marker, s=55,
+                                                    edgecolors="k", linewidths=0.6, label=f"{obj} run ({fam})",
+                                                    zorder=4)
+            self.bars[obj, fam] = LineCollection([], colors=color, linewidths=1.8, zorder=3)
             self.ax.add_collection(self.bars[obj, fam])
+        (self.lines[obj],) = self.ax.plot([], [], "-", color=color, lw=1.8, alpha=0.8, zorder=2,
+                                         label=f"{obj} (atlas)")
 
     def _axes_for(self, x: str) -> None:
         self.x = x
@@ -281,83 +313,117 @@ class RobustnessView(Panel):
             self.ax.set_xlabel("alpha (small = more non-IID)")
         else:
             self.ax.set_xscale("linear")
-            self.ax.set_xticks([], [])
-            self.ax.set_xlabel("average degree (connectivity)")
-            self.ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            self.ax.set_xlabel("graph (its average degree): sparse to dense, and FL")
 
-    @staticmethod
-    def x_of(res, x: str) -> float:
-        if x == "alpha":
-            return IID_X if res.config["alpha"] is None else res.config["alpha"]
-        return res.metrics.get("average_degree", res.config["degree"])
+    def _graph_axis(self, curves: dict, setting) -> None:
+        """Categorical positions, one per graph the atlas measured, ordered by average degree."""
+        seen = {}
+        for c in curves.values():
+            for r in c.to_dict("records"):
+                seen.setdefault(r["label"], r["x"])
+        here = setting.config
+        from dssl_lite.topologies import label
 
-    def show_atlas(self, setting, x: str = "alpha") -> None:
-        """Draw the atlas curve through `setting` and a star at its slider position (cheap: no
-        training), or say "not measured yet: press Run"."""
+        seen.setdefault(label(here.topology, here.degree), setting.average_degree)
+        order = sorted(seen, key=lambda g: (seen[g], g == "fl"))
+        self.graphs = order
+        self.ax.set_xlim(-0.5, len(order) - 0.5)
+        self.ax.set_xticks(range(len(order)), [f"{g}\n({seen[g]:.1f})" for g in order], fontsize=8)
+
+    def _xpos(self, value, graph: str = "") -> float:
+        if self.x == "alpha":
+            return IID_X if value is None or (isinstance(value, float) and np.isinf(value)) else value
+        return float(self.graphs.index(graph)) if graph in self.graphs else np.nan
+
+    def show_atlas(self, setting, x: str = "alpha", objectives=("mim", "cl")) -> None:
+        """Draw the atlas curve of every objective in `objectives` through `setting` and a star
+        at its slider position (cheap: no training), or say "not measured yet: press Run"."""
+        from dssl_lite.topologies import label
+
         if x != self.x:
             self._axes_for(x)
         c = setting.config
-        curve = setting.atlas.get(x)
+        self.reference = c.reference
+        for band in self.bands:
+            band.remove()
+        self.bands = []
+        curves = {o: cur[x] for o, cur in setting.atlas.items() if x in cur and o in objectives}
+        if x == "degree":
+            self._graph_axis(curves, setting)
+        for line in self.lines.values():
+            line.set_data([], [])
         family = "FL" if c.topology == "fl" else "DecL"
-        if self.atlas_band is not None:
-            self.atlas_band.remove()
-            self.atlas_band = None
-        line = curve[curve["family"] == family] if curve is not None and len(curve) and x == "alpha" else curve
-        if line is None or not len(line):
-            self.atlas_line.set_data([], [])
-            self.marker.set_data([], [])
-            self.atlas_note.set_text("not measured yet: press Run")
-        else:
-            xs = np.where(np.isinf(line["x"].astype(float)), IID_X, line["x"].astype(float))
-            m, sd = line["robustness_mean"].to_numpy(float), line["robustness_sd"].to_numpy(float)
-            order = np.argsort(xs)
-            self.atlas_line.set_data(xs[order], m[order])
-            self.atlas_band = self.ax.fill_between(xs[order], (m - sd)[order], (m + sd)[order], color="0.6",
-                                                   alpha=0.25, lw=0, zorder=0)
-            here = IID_X if c.alpha is None else c.alpha
-            if x == "degree":
-                here = setting.average_degree
-            hit = np.isclose(xs, here)
-            if hit.any():
-                self.marker.set_data([here], [m[hit][0]])
-                self.atlas_note.set_text(f"atlas here: {m[hit][0]:.3f} +- {sd[hit][0]:.3f} "
-                                         f"({int(line['n'].to_numpy()[hit][0])} seeds)")
+        here_y, note = None, "not measured yet: press Run"
+        for obj in objectives:
+            self._artists(obj)
+            cur = curves.get(obj)
+            if cur is None or not len(cur):
+                continue
+            if x == "alpha":
+                cur = cur[cur["family"] == family]
+                xs = np.array([self._xpos(v) for v in cur["x"].astype(float)])
             else:
-                self.marker.set_data([], [])
-                self.atlas_note.set_text("this point is not measured yet: press Run")
+                xs = np.array([self._xpos(None, g) for g in cur["label"]])
+            m, sd = cur["robustness_mean"].to_numpy(float), cur["robustness_sd"].to_numpy(float)
+            order = np.argsort(xs)
+            self.lines[obj].set_data(xs[order], m[order])
+            self.bands.append(self.ax.fill_between(xs[order], (m - sd)[order], (m + sd)[order],
+                                                   color=self._color(obj), alpha=0.15, lw=0, zorder=1))
+            if obj == c.objective:
+                here = self._xpos(c.alpha) if x == "alpha" else self._xpos(None, label(c.topology, c.degree))
+                hit = np.isclose(xs, here)
+                if hit.any():
+                    i = int(np.flatnonzero(hit)[0])
+                    here_y = (here, m[i])
+                    note = (f"atlas here ({c.objective}): {m[i]:.3f} +- {sd[i]:.3f} over "
+                            f"{int(cur['n'].to_numpy()[i])} seeds")
+                else:
+                    note = "this point is not measured yet: press Run"
+        self.marker.set_data(*(([here_y[0]], [here_y[1]]) if here_y else ([], [])))
+        self.atlas_note.set_text(note)
+        self.drawn = {o: len(self.lines[o].get_xdata()) for o in objectives if o in self.lines}
         self.update(self.results, x)
 
+    def describe(self) -> str:
+        """The chart in words (screen readers, tests): which atlas curves it draws, the x ticks."""
+        curves = ", ".join(f"{o} ({n} points)" for o, n in getattr(self, "drawn", {}).items() if n) or "none"
+        ticks = " | ".join(t.get_text().replace("\n", " ") for t in self.ax.get_xticklabels())
+        return f"atlas curves: {curves}; x axis: {ticks}; {self.atlas_note.get_text()}"
+
     def update(self, results: list, x: str = "alpha") -> None:
+        from dssl_lite.topologies import label
+
         self.results = results
         if x != self.x:
             self._axes_for(x)
         for r in results:
-            if (r.config["objective"], "FL") not in self.points:
-                self._artists(r.config["objective"])
-        ys = list(self.atlas_line.get_ydata())
+            self._artists(r.config["objective"])
+        ys = [y for line in self.lines.values() for y in line.get_ydata()]
+        key = "robustness_same_graph" if self.reference == "same-graph" else "robustness"
         for (obj, fam), sc in self.points.items():
             mine = [r for r in results if r.config["objective"] == obj
                     and (r.config["topology"] == "fl") == (fam == "FL")]
-            xy = np.array([[self.x_of(r, x), r.robustness] for r in mine]).reshape(-1, 2)
-            sd = np.array([getattr(r, "robustness_sd", 0.0) for r in mine])
+            xy = np.array([[self._xpos(r.config["alpha"]) if x == "alpha" else
+                            self._xpos(None, label(r.config["topology"], r.config["degree"])),
+                            r.mean(key) if key in r.runs[0].metrics else r.robustness] for r in mine]).reshape(-1, 2)
+            sd = np.array([r.sd(key) if key in r.runs[0].metrics else r.robustness_sd for r in mine])
             sc.set_offsets(xy)
             self.bars[obj, fam].set_segments([[(px, py - e), (px, py + e)] for (px, py), e in zip(xy, sd)])
             ys += list(xy[:, 1] - sd) + list(xy[:, 1] + sd)
-        if ys:
-            lo, hi = min(ys + [1.0]), max(ys + [1.0])
-            pad = max(0.05, 0.1 * (hi - lo))
-            self.ax.set_ylim(lo - pad, hi + pad)
-        if x == "degree":
-            xs = [self.x_of(r, x) for r in results] + list(self.atlas_line.get_xdata())
-            if xs:
-                self.ax.set_xlim(min(xs) - 1, max(xs) + 1)
-        used = [sc for sc in self.points.values() if len(sc.get_offsets())]
-        used += [a for a in (self.atlas_line, self.marker) if len(a.get_xdata())]
+        ys = [y for y in ys if np.isfinite(y)]
+        lo, hi = min(ys + [1.0]), max(ys + [1.0])
+        pad = max(0.05, 0.1 * (hi - lo))
+        self.ax.set_ylim(lo - pad, hi + pad)
+        ref = "the same graph on IID data" if self.reference == "same-graph" else "FL on IID data (the paper)"
+        self.ax.set_ylabel(f"robustness = accuracy / accuracy of\n{ref}", fontsize=9)
+        used = [ln for ln in self.lines.values() if len(ln.get_xdata())]
+        used += [sc for sc in self.points.values() if len(sc.get_offsets())]
+        used += [self.marker] if len(self.marker.get_xdata()) else []
         if used:
-            self.ax.legend(handles=used, fontsize=7, loc="lower right")
+            self.ax.legend(handles=used, fontsize=7, loc="lower right", ncols=2)
         seeds = {len(getattr(r, "runs", [r])) for r in results}
-        note = f", {'/'.join(map(str, sorted(seeds)))} seeds each, bars = +-1 sd" if results else ""
-        self.ax.set_title(f"robustness, {len(results)} setting(s){note}", fontsize=9)
+        note = f"; your runs: {'/'.join(map(str, sorted(seeds)))} seeds each" if results else ""
+        self.ax.set_title(f"robustness: the atlas (lines, bands = +-1 sd over seeds){note}", fontsize=9)
         self.draw()
 
 

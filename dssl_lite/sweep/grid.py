@@ -25,7 +25,7 @@ from .notebook import check_values, notebook_parameters
 TOP_KEYS = ("notebook", "preset", "parameters", "grid")
 ENGINE_EXTRA = ("preset",)  # keys an engine run accepts beside config fields
 MAX_RUNS = 10_000           # default cap on one grid's runs (`max_runs=`, `--max-runs` raise it)
-ATLAS_KEYS = ("preset", "seeds", "groups")
+ATLAS_KEYS = ("preset", "seeds", "groups", "drift")
 
 
 def engine_config(params: dict) -> Config:

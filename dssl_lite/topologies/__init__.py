@@ -61,6 +61,13 @@ def connected(draw: Callable[[int], "nx.Graph"], rng: np.random.Generator, what:
     raise ValueError(f"degree: {what} never came out connected in 1000 draws; raise degree")
 
 
+def label(topology: str, degree: int) -> str:
+    """A graph's name for people: `ring`, `min-degree 4`, `regular-4`, `complete`, `fl`."""
+    if not get(topology).uses_degree:
+        return topology
+    return f"min-degree {degree}" if topology == "min_degree" else f"{topology}-{degree}"
+
+
 def adjacency(topology: str, n: int, degree: int = 2, rng: Optional[np.random.Generator] = None) -> np.ndarray:
     """Symmetric 0/1 adjacency `[n, n]` without self-loops (`fl`: the server reaches everyone)."""
     return get(topology).graph(n, degree, rng or np.random.default_rng(0))
