@@ -11,7 +11,7 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 RESOURCES = {"notebooks": "*.ipynb", "examples": "*.yaml"}  # the same as dssl_lite.teaching.FOLDERS
-ATLASES = ("data/atlas", "*.csv")  # the measured atlases the explorer draws (dssl_lite.atlas.SHIPPED)
+ATLASES = ("data/atlas", ("*.csv", "*.json"))  # the measured atlases, their machines and timings
 
 
 class BuildWithTeachingMaterial(build_py):
@@ -29,7 +29,7 @@ class BuildWithTeachingMaterial(build_py):
                 shutil.copyfile(f, dest / f.name)
         dest = Path(self.build_lib) / "dssl_lite" / "_resources" / "atlas"
         dest.mkdir(parents=True, exist_ok=True)
-        for f in sorted((ROOT / ATLASES[0]).glob(ATLASES[1])):
+        for f in sorted(f for pattern in ATLASES[1] for f in (ROOT / ATLASES[0]).glob(pattern)):
             shutil.copyfile(f, dest / f.name)
 
 

@@ -52,11 +52,43 @@ def read(path) -> pd.DataFrame:
     return read_csv(path)
 
 
+def machine() -> dict:
+    """What an atlas's numbers depend on besides the engine's source: the CPU model (its
+    instruction set decides the last bits of every float32 sum) and torch's version."""
+    import platform
+
+    import torch
+
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor() or platform.machine()
+    return {"cpu": cpu, "torch": torch.__version__}
+
+
+def machine_file(path) -> Path:
+    """`live.csv` -> `live.machine.json`: the machines its rows were measured on."""
+    return Path(path).with_suffix(".machine.json")
+
+
+def built_on(path) -> list:
+    """The machines (`machine()`) an atlas's rows were measured on; [] when not recorded."""
+    f = machine_file(path)
+    return json.loads(f.read_text())["machines"] if f.exists() else []
+
+
 def build(spec: dict, out, preset_name: Optional[str] = None,
           on_group: Optional[Callable[[int, int, float], None]] = None) -> pd.DataFrame:
     """Train every configuration of `spec` not yet in `out` (a CSV) and add its rows
     (`runs.get_or_run` over a `CsvStore`): runs sharing an IID baseline train together, and the
-    file is rewritten after every group, so an interrupted build loses one group at most."""
+    file is rewritten after every group, so an interrupted build loses one group at most. The
+    machine is recorded beside it (`machine_file`)."""
+    from .storage import atomic_write
+
+    machines = built_on(out)
+    if machine() not in machines:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(machine_file(out), json.dumps({"machines": machines + [machine()]}, indent=1))
     store = CsvStore(out)
     get_or_run(expand(spec), store, preset_name or spec.get("preset", "live"), drift=bool(spec.get("drift")),
                on_group=on_group)
@@ -88,6 +120,23 @@ def verify(path, rows: int = 3, seed: int = 0) -> dict:
     engines = sorted(set(table["engine"].astype(str)))
     return {"rows": checked, "max_difference": worst, "ok": worst <= TOLERANCE, "atlas_engine": engines,
             "engine": engine_hash(), "same_engine": engines == [engine_hash()]}
+
+
+def describe(paths) -> str:
+    """A markdown table of atlas files: rows, seeds, what they hold and where they were built."""
+    lines = ["| file | preset | rows | seeds | objectives | graphs | alpha | built on |", "|" + "---|" * 8]
+    for p in paths:
+        t = read(p)
+        if not len(t):
+            continue
+        alphas = sorted(set(t["alpha"].dropna()))
+        graphs = sorted(set(topologies.label(a, int(b)) for a, b in zip(t["topology"], t["degree"])))
+        where = "; ".join(f"{m['cpu']}, torch {m['torch']}" for m in built_on(p)) or "not recorded"
+        seeds = sorted(set(int(s) for s in t["seed"]))
+        lines.append(f"| `{Path(p).name}` | {', '.join(sorted(set(t['preset'].astype(str))))} | {len(t)} | "
+                     f"{seeds[0]}-{seeds[-1]} | {', '.join(sorted(set(t['objective'])))} | {', '.join(graphs)} | "
+                     f"{', '.join(f'{a:g}' for a in alphas)}, IID | {where} |")
+    return "\n".join(lines)
 
 
 # ----- reading it for the explorer and the notebooks -----

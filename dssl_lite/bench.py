@@ -248,35 +248,30 @@ KIN = {"mar": "mim", "mar-shared": "mim", "mar-mmd": "mim", "mar-ref": "mim", "s
        "byol": "cl", "byol-local": "cl"}  # objectives timed alike (the same encoder passes)
 
 
-def measure_timings(objectives=("mim", "cl"), seeds: int = 3) -> dict:
-    """What the explorer's estimate scales: for each objective, the client-steps per second of a
-    cold `live` Run of `seeds` seeds (non-IID runs and their references, stacked, on every
-    core) and the seconds outside training (probes, set-up); with this machine's core peak."""
+def measure_timings(objectives=("mim", "cl"), seeds=(1, 3)) -> dict:
+    """What the explorer's estimate scales and the README quotes: for each objective, the wall
+    seconds of a cold `live` Run of 1 and of 3 seeds (non-IID runs and their references, stacked,
+    on every core), the client-steps per second of the largest and the seconds outside training
+    (probes, set-up); with this machine's core peak, CPU and torch."""
     from . import experiment, workers
+    from .atlas import machine
 
     workers.pool()  # the explorer starts its workers when it opens
-    out = {"cores": os.cpu_count() or 1, "core_peak_gflops": matmul_gflops(), "torch": torch.__version__,
-           "cpu": _cpu(), "client_steps_per_s": {}, "overhead_s": {}}
+    out = {"cores": os.cpu_count() or 1, "core_peak_gflops": matmul_gflops(), **machine(),
+           "seconds": {}, "client_steps_per_s": {}, "overhead_s": {}}
     for obj in objectives:
         cfg = preset("live", objective=obj)
-        experiment.forget()
-        t0 = time.perf_counter()
-        results = experiment.run_seeds(cfg, range(seeds))
-        total = time.perf_counter() - t0
+        for n in seeds:
+            experiment.forget()
+            t0 = time.perf_counter()
+            results = experiment.run_seeds(cfg, range(n))
+            total = time.perf_counter() - t0
+            out["seconds"].setdefault(obj, {})[str(n)] = total
         train = max(h["seconds"] for r in results for h in r.history[-1:])
-        steps = seeds * 2 * cfg.clients * cfg.rounds * cfg.local_steps  # FL: each seed and its IID run
+        steps = max(seeds) * 2 * cfg.clients * cfg.rounds * cfg.local_steps  # FL: each seed and its IID run
         out["client_steps_per_s"][obj] = steps / train
         out["overhead_s"][obj] = total - train
     return out
-
-
-def _cpu() -> str:
-    try:
-        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        import platform
-
-        return platform.processor()
 
 
 _local_peak: list = []

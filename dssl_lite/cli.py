@@ -171,8 +171,22 @@ def cmd_bench(a) -> int:
 
         print(profile_step(clients[-1], a.objective))
         return 0
+    from .storage import atomic_write
+
+    if a.timings:
+        from .bench import measure_timings
+
+        check_writable(a.timings, "timings")
+        t = measure_timings()
+        atomic_write(Path(a.timings), json.dumps(t, indent=1))
+        print(json.dumps(t, indent=1))
+        return 0
+    if a.out:
+        check_writable(a.out, "out")
     out = bench(clients=clients, objective=a.objective, live=not a.skip_live,
                 compiled=(False,) if a.no_compile else (False, True), min_seconds=a.seconds)
+    if a.out:
+        atomic_write(Path(a.out), json.dumps(out, indent=1))
     print(json.dumps(out) if a.json else format_bench(out))
     return 0
 
@@ -349,6 +363,10 @@ def build_parser() -> Parser:
     b.add_argument("--profile", action="store_true",
                    help="instead: where one vmapped step's time goes, at the last client count")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--out", default=None, help="also write the JSON to this file (the docs' speed tables read it)")
+    b.add_argument("--timings", default=None, metavar="FILE",
+                   help="instead: time cold live Runs of 1 and 3 seeds per objective into FILE "
+                        "(data/atlas/timings.json: the explorer's estimate and the README's times)")
     b.set_defaults(func=cmd_bench)
 
     g = sub.add_parser("data", help="download a dataset into the data folder (online only)")

@@ -302,14 +302,14 @@ def from_dict(d: Any, base: Optional[Config] = None) -> Config:
 # clients, its minimum-degree-10 graph with data-size mixing, alpha 0.1, ViT, CIFAR-10) for a GPU.
 PRESETS: dict[str, dict] = {
     "default": {},
-    # The explorer's and the demo's default, chosen by measurement (docs/signal.md): 300 local
+    # The explorer's and the demo's default, chosen by measurement: 300 local
     # steps of a one-block ViT on digits learn well above the random-encoder floor within the
     # time budget, and at alpha 0.01 (about one class per client) CL loses robustness, MIM not.
     # Its DecL graphs gossip with the paper's data-size weights.
     "live": dict(dataset="digits", clients=10, alpha=0.01, rounds=30, local_steps=10, batch_size=16,
                  depth=1, lr=2e-3, mixing="size"),
-    # The same at 600 local steps: twice the time, and MIM has recovered from the skew while CL
-    # has not (docs/signal.md); for notebooks and lectures that can wait a minute per run.
+    # The same at 600 local steps: twice the time (docs/fidelity.md has what it shows); for
+    # notebooks and lectures that can wait a minute per run.
     "live-long": dict(dataset="digits", clients=10, alpha=0.01, rounds=60, local_steps=10, batch_size=16,
                       depth=1, lr=2e-3, mixing="size"),
     "tiny": dict(rounds=2, local_steps=2, clients=4, batch_size=8, width=32, depth=1, heads=2),

@@ -17,25 +17,36 @@ from .runs import get_or_run
 from .stats import at_floor, spread
 
 
+def configs(base: Config, objectives: Sequence[str], seeds: int = 1) -> list[Config]:
+    """The demo's runs: each objective at `base`'s setting, seeds `base.seed` onwards."""
+    return [base.replace(objective=o, seed=s) for o in objectives for s in range(base.seed, base.seed + seeds)]
+
+
 def demo(base: Config, objectives: Sequence[str], seeds: int = 1, progress: Optional[Callable] = None,
          store=None) -> str:
-    seed_list = list(range(base.seed, base.seed + seeds))
-    cfgs = [base.replace(objective=o, seed=s) for o in objectives for s in seed_list]
+    cfgs = configs(base, objectives, seeds)
     bar = progress(len(cfgs), "runs") if progress else None
     rows = get_or_run(cfgs, store, on_group=(lambda i, n, s: bar.update(1)) if bar else None)
     if bar:
         bar.close()
+    return table(rows, base, objectives, seeds)
+
+
+def table(rows, base: Config, objectives: Sequence[str], seeds: int, seconds: bool = True) -> str:
+    """The demo's table from rows of the runs table (trained now, or read from an atlas: the
+    README's block is this table on the shipped atlas's rows, which a test re-trains, without
+    the seconds, which depend on the machine and its load)."""
     floor = float(rows["floor"].mean())
     alpha = "IID" if base.alpha is None else f"alpha={base.alpha:g}"
     pm = lambda v: f"{np.mean(v):.3f}" + (f" +- {spread(v):.3f}" if len(v) > 1 else "")
     lines = [f"dssl-lite demo: {base.dataset}, {base.clients} clients, {base.topology}, {alpha}, "
              f"{base.rounds} rounds x {base.local_steps} local steps, {base.probe} probe, "
              f"{seeds} seed{'s' if seeds > 1 else ''}",
-             f"{'objective':<10}{'accuracy':>16}{'IID accuracy':>16}{'robustness':>16}{'seconds':>9}"]
+             f"{'objective':<10}{'accuracy':>16}{'IID accuracy':>16}{'robustness':>16}" + (f"{'seconds':>9}" if seconds else "")]
     for obj in objectives:
         g = rows[rows["objective"] == obj]
         lines.append(f"{obj:<10}{pm(g['accuracy']):>16}{pm(g['iid_accuracy']):>16}"
-                     f"{pm(g['robustness']):>16}{g['seconds'].mean():>9.1f}")
+                     f"{pm(g['robustness']):>16}" + (f"{g['seconds'].mean():>9.1f}" if seconds else ""))
     lines.append("robustness = accuracy(non-IID) / accuracy(IID); 1.0 = nothing lost to non-IID data; "
                  f"+- = 1 sd over seeds. Untrained encoder (the floor): {floor:.3f}.")
     for obj in objectives:

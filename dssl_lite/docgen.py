@@ -13,7 +13,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ("README.md", "docs/design.md", "docs/fidelity.md", "docs/speed.md", "docs/widgets.md",
-         "docs/notebooks.md", "docs/signal.md")
+         "docs/notebooks.md", "docs/feature_spaces.md")
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
 BLOCKS: dict[str, Callable[[], str]] = {}
 
@@ -49,6 +49,173 @@ def datasets() -> str:
     from .registry import DATASETS
 
     return registry_table(DATASETS)
+
+
+# ----- numbers from the shipped atlases (docs/fidelity.md, the README) -----
+@block("demo")
+def demo_block() -> str:
+    """`make demo`'s table, computed from the shipped live atlas's rows for the demo's runs
+    (tests/test_atlas_fresh.py re-trains them and requires equal numbers)."""
+    from . import demo
+    from .atlas import SHIPPED
+    from .config import preset
+    from .runs import CsvStore
+
+    base, objectives = preset("live"), ["mim", "cl"]
+    cfgs = demo.configs(base, objectives, 3)
+    have = CsvStore(SHIPPED / "live.csv", writable=False).get([c.key() for c in cfgs])
+    if len(have) < len(cfgs):
+        return "(the shipped live atlas lacks the demo's runs: rebuild it)"
+    import pandas as pd
+
+    rows = pd.DataFrame([have[c.key()] for c in cfgs])
+    return "```\n$ make demo\n" + demo.table(rows, base, objectives, 3, seconds=False) + "\n```"
+
+
+@block("atlases")
+def atlases_block() -> str:
+    """The shipped atlases: rows, seeds, what they hold, the engine and machine they were built on."""
+    from .atlas import SHIPPED, describe
+
+    return describe(sorted(SHIPPED.glob("*.csv")))
+
+
+def _json(rel: str):
+    import json
+
+    path = ROOT / rel
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+TIMINGS, ROOFLINE, FLOWER = "data/atlas/timings.json", "docs/speed/bench.json", "benchmarks/flower/results/results.json"
+
+
+@block("demo-time")
+def demo_time() -> str:
+    """The measured seconds of cold `live` Runs (`dssl-lite bench --timings`)."""
+    t = _json(TIMINGS)
+    if t is None:
+        return f"(times not measured: dssl-lite bench --timings {TIMINGS})"
+    sec = t["seconds"]
+    each = "; ".join(f"{o.upper()} {v['1']:.0f} s for one seed, {v['3']:.0f} s for three" for o, v in sec.items())
+    return (f"Measured on an idle {t['cores']}-core {t['cpu']} (torch {t['torch']}), a cold `live` Run with its "
+            f"IID baselines took: {each} (`dssl-lite bench --timings {TIMINGS}`; the explorer's time "
+            f"estimate scales these rates to the machine it runs on). `make demo` trains both objectives "
+            f"at three seeds, after the install.")
+
+
+def _roofline_rows(r: dict, clients=None) -> list:
+    return [x for x in r["rows"] if clients is None or x["clients"] in clients]
+
+
+@block("roofline")
+def roofline_block() -> str:
+    """`dssl-lite bench --out docs/speed/bench.json` as a table."""
+    r = _json(ROOFLINE)
+    if r is None:
+        return f"(not measured: dssl-lite bench --out {ROOFLINE})"
+    head = (f"{r['cores']} cores; one core's float32 matmul peak {r['core_peak_gflops']:.0f} GFLOP/s, so the "
+            f"machine's limit is {r['limit_gflops']:.0f} GFLOP/s; "
+            + "; ".join(f"{o}: {f / 1e9:.3f} GFLOP per client-step, at most "
+                        f"{r['limit_client_steps_per_s'][o]:,.0f} client-steps/s" for o, f in r["flops_per_client_step"].items()))
+    lines = [head, "", "| objective | clients | strategy | client-steps/s | of the limit | first step (s) |",
+             "|---|---|---|---|---|---|"]
+    for x in r["rows"]:
+        lines.append(f"| {x['objective']} | {x['clients']:,} | {x['strategy']} | {x['client_steps_per_s']:,.0f} | "
+                     f"{x['fraction']:.2f} | {x['first_step_seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+@block("flower")
+def flower_block() -> str:
+    """`make bench-flower`'s own markdown summary (benchmarks/flower/results/results.md)."""
+    path = ROOT / "benchmarks/flower/results/results.md"
+    return path.read_text().rstrip("\n") if path.exists() else "(not measured: make bench-flower)"
+
+
+@block("ui-latency")
+def ui_latency() -> str:
+    """`python scripts/bench_ui.py --out docs/speed/ui.json` as a table against its goals."""
+    u = _json("docs/speed/ui.json")
+    if u is None:
+        return "(not measured: python scripts/bench_ui.py --out docs/speed/ui.json)"
+    g = u["goals"]
+    rows = [("slider release -> cheap views and atlas curve redrawn (median, max)",
+             f"<= {g['slider_to_views_ms']} ms",
+             f"{u['slider_to_views_ms']['median']:.0f} ms, {u['slider_to_views_ms']['max']:.0f} ms"),
+            ("... of which partition + graph (no drawing)", "", f"{u['of which partition+graph_ms']:.1f} ms"),
+            ("atlas curve looked up and redrawn (median)", f"<= {g['atlas_redraw_ms']} ms",
+             f"{u['atlas_redraw_ms']['median']:.0f} ms"),
+            ("Run -> first loss point on the chart", f"<= {g['run_to_first_loss_s']} s", f"{u['run_to_first_loss_s']:.1f} s"),
+            (f"Run of {u['seeds per Run']} seeds -> result, IID baselines trained too", "",
+             f"{u['complete_cold_s (with IID baselines)']:.1f} s"),
+            ("... the estimate the page showed before Run", "within about 30 %",
+             "none (no timings.json)" if u.get("estimate_before_run_s") is None else
+             f"{u['estimate_before_run_s']:.1f} s ({u['estimate_before_run_s'] / u['complete_cold_s (with IID baselines)'] - 1:+.0%})"),
+            (f"Run of {u['seeds per Run']} seeds -> result, IID baselines cached", "",
+             f"{u['complete_warm_s (IID baselines cached)']:.1f} s"),
+            ("`build_explorer` (first dataset load included)", "", f"{u['build_explorer_s']:.1f} s")]
+    return "\n".join([f"`{u['preset']}` preset, {u['cpu_count']} cores, load average {u['load_average'][0]:.1f} "
+                      "at the end (`python scripts/bench_ui.py --out docs/speed/ui.json`):", "",
+                      "| measure | goal | measured |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
+
+
+@block("speed-summary")
+def speed_summary() -> str:
+    """Three lines for the README: the roofline's best CPU strategy against the loop, Flower."""
+    out = []
+    r = _json(ROOFLINE)
+    if r is not None:
+        for k in sorted({x["clients"] for x in r["rows"]}):
+            rows = {x["strategy"]: x for x in r["rows"] if x["clients"] == k and x["objective"] == "mim"}
+            best = max(rows.values(), key=lambda x: x["client_steps_per_s"])
+            loop = rows.get("loop")
+            if loop:
+                out.append(f"- **{k:,} clients** (`dssl-lite bench`, MIM): the fastest strategy, `{best['strategy']}`, "
+                           f"does {best['client_steps_per_s']:,.0f} client-steps/s ({best['fraction']:.2f} of the "
+                           f"machine's FLOP limit), {best['client_steps_per_s'] / loop['client_steps_per_s']:.1f}x the "
+                           f"plain per-client loop on every core ({loop['client_steps_per_s']:,.0f}).")
+    f = _json(FLOWER)
+    if f is not None:
+        for k, row in f["summary"].items():
+            ratio = row["ratio"]
+            out.append(f"- **Against Flower** at {k} clients (`make bench-flower`, the same `live` MIM FedAvg "
+                       f"job, {f['reps']} interleaved repetitions): Flower takes "
+                       f"{ratio['end_to_end_s']['median']:.1f}x dssl-lite's time end to end and "
+                       f"{ratio['steady_round_s']['median']:.1f}x per steady round; the final global weights "
+                       f"agree to {row['agreement']['max_abs_diff']:.0e}.")
+    out.append(demo_time())
+    return "\n".join(out)
+
+
+def _fidelity(name, *args, **kw):
+    def make():
+        from . import fidelity
+
+        return getattr(fidelity, name)(*args, **kw)
+    return make
+
+
+for _name, _fn in {
+        "finding-1": _fidelity("finding1"),
+        "finding-1-ten-seeds": _fidelity("finding1", ("live", "live-more-seeds"), (0.01,), ()),
+        "finding-1-long": _fidelity("finding1", ("live-long",), (0.01,), (), "live-long"),
+        "finding-2-alpha-0.01": _fidelity("finding2", "live", 0.01),
+        "finding-2-alpha-0.1": _fidelity("finding2", "live", 0.1),
+        "finding-2-long": _fidelity("finding2", "live-long", 0.01),
+        "finding-3-long": _fidelity("finding3", "live-long", ((0.01, {}),)),
+        "finding-3": _fidelity("finding3"),
+        "finding-3-variants": _fidelity("finding3", "live", ((0.01, {"mar_schedule": "constant", "mar_weight": 0.001}),
+                                                             (0.01, {"objective": "mar-mmd"}))),
+        "finding-3-paper-like": _fidelity("finding3", "paper-like", (
+            (0.1, {}), (0.1, {"objective": "mar-shared"}), (0.1, {"objective": "mar-mmd"}),
+            (0.1, {"mar_schedule": "constant", "mar_weight": 0.001}))),
+        "finding-4": _fidelity("finding4"),
+        "ablation": _fidelity("ablation"),
+        "findings-summary": _fidelity("summary"),
+        "findings-summary-docs": _fidelity("summary", "../"),
+        **{f"finding-{n}-words": _fidelity(f"words{n}") for n in (1, 2, 3, 4)}}.items():
+    BLOCKS[_name] = _fn
 
 
 def rewrite(text: str) -> str:

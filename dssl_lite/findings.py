@@ -187,6 +187,8 @@ def analyse(finding: Finding, rows: pd.DataFrame, base: Optional[Config] = None,
         if c.a not in labels or c.b not in labels:
             continue
         a, b = _paired(rows, c.a, c.b, c.metric)
+        if not len(a):
+            continue  # neither arm has this metric at a common seed
         d = paired_difference(a, b)
         v = verdict(d)
         bad = collapsed & {c.a, c.b}
@@ -207,7 +209,10 @@ def analyse(finding: Finding, rows: pd.DataFrame, base: Optional[Config] = None,
 
 
 def _paired(rows: pd.DataFrame, a: str, b: str, col: str) -> tuple[np.ndarray, np.ndarray]:
-    wide = rows.pivot_table(index="seed", columns="arm", values=col).dropna(subset=[a, b])
+    wide = rows.pivot_table(index="seed", columns="arm", values=col)
+    if a not in wide or b not in wide:
+        return np.array([]), np.array([])
+    wide = wide.dropna(subset=[a, b])
     return wide[a].to_numpy(), wide[b].to_numpy()
 
 

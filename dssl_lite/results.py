@@ -31,7 +31,8 @@ def engine_hash() -> str:
     """A hash of the engine's source (every module but the command line and the reporting ones):
     rows built by the same engine re-run to the same numbers on the same CPU."""
     here = Path(__file__).resolve().parent
-    skip = {"cli.py", "atlas.py", "report.py", "demo.py", "study.py", "findings.py", "runs.py"}
+    skip = {"cli.py", "atlas.py", "report.py", "demo.py", "study.py", "findings.py", "runs.py", "bench.py",
+            "docgen.py", "fidelity.py"}
     h = hashlib.sha256()
     for p in sorted(here.rglob("*.py")):
         if p.name not in skip and "sweep" not in p.relative_to(here).parts:

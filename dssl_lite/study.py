@@ -100,6 +100,17 @@ def measure(configs: Sequence[Config], seeds: Sequence[int], source: str,
                                f"{engine}): nothing was trained here. Set quick=False to train them now.")
 
 
+def with_reference(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Rows with `robustness` and `iid_accuracy` against `reference` ("fl-iid": FL's IID accuracy,
+    one scale for every graph; "same-graph": an IID run on the row's own graph). Every row records
+    both, so this only picks a column."""
+    if reference not in ("fl-iid", "same-graph"):
+        raise ValueError(f"reference: got {reference!r}; allowed: fl-iid, same-graph")
+    tag = reference.replace("-", "_")
+    acc = "fl_iid_accuracy" if reference == "fl-iid" else "same_graph_iid_accuracy"
+    return runs.assign(robustness=runs[f"robustness_{tag}"], iid_accuracy=runs[acc])
+
+
 def plain_verdict(holds: bool, claim: str) -> str:
     """For notebooks 01 and 02, whose claims are arithmetic, not noisy: shows or not."""
     return f"Verdict: shows that {claim}." if holds else f"Verdict: does not show that {claim}."
@@ -260,7 +271,7 @@ def conclude_mixing(table: pd.DataFrame) -> tuple[str, dict]:
     steps = table["steps_to_1pct_mean"]
 
     def fmt(v):
-        return "never (within the simulated steps)" if np.isnan(v) else f"{v:.0f} step" + ("s" if v != 1 else "")
+        return "not within the simulated steps" if np.isnan(v) else f"{v:.0f} step" + ("s" if v != 1 else "")
 
     text = (f"In this run the spectral gap went from {first.spectral_gap_mean:.3f} at degree {first.degree} "
             f"to {last.spectral_gap_mean:.3f} at degree {last.degree} (Spearman rho with degree = {rho_gap:.2f}); "
@@ -305,7 +316,7 @@ def graph_label(topology: str, degree: int) -> str:
     return label(topology, degree)
 
 
-def conclude_connectivity(runs: pd.DataFrame, fl: Config, seeds: Sequence[int]) -> tuple[str, dict]:
+def conclude_connectivity(runs: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
     """Notebook 04 (finding 2): does DecL robustness rise with average degree, and is FL no less
     robust than the sparsest graph? Paired by seed."""
     table = summarize(runs, by=["topology", "degree"],
@@ -345,6 +356,23 @@ def feature_space_runs(configs: dict[str, Config], seeds: Sequence[int], n_point
         first = first or fs
         frames.append(fs.to_frame().assign(seed=s))
     return pd.concat(frames, ignore_index=True), first
+
+
+def measured_drift(alpha: float = 0.01, name: str = "live-drift") -> tuple[pd.DataFrame, str]:
+    """Notebook 06's measured answer: the shipped drift atlas (FL, every client's model after
+    one more round of local steps against the global model, five seeds) -> (mean and spread of
+    CKA, MMD^2 and robustness per objective, finding 4's verdict in three plain parts)."""
+    from . import atlas
+
+    t = atlas.shipped(name)
+    if len(t):
+        t = t[(t["topology"] == "fl") & np.isclose(t["alpha"].fillna(-1.0), alpha)]
+    if not len(t):
+        return pd.DataFrame(), (f"The shipped atlas {name!r} has no rows at alpha {alpha:g}: build it with "
+                                f"dssl-lite atlas build examples/atlas_live_drift.yaml --out data/atlas/{name}.csv")
+    table = summarize(t, by=["objective"], values=["cka", "mmd2", "robustness", "accuracy", "iid_accuracy"])
+    text, _ = _judge(4, t.assign(arm=t["objective"]))
+    return table, text
 
 
 def conclude_feature_spaces(table: pd.DataFrame, objectives: Sequence[str], n_local: int,

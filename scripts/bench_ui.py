@@ -3,7 +3,7 @@ a `live` Run (three seeds) complete.
 
 Not a test (timings depend on the machine); run it and compare with the goals in docs/widgets.md:
 
-    python scripts/bench_ui.py [--preset live] [--repeats 10] [--json]
+    python scripts/bench_ui.py [--preset live] [--repeats 10] [--json] [--out docs/speed/ui.json]
 
 Charts use the `image` backend with no throttling, so every update renders and PNG-encodes the
 figure in the kernel: the same work ipympl does when the browser fetches a new frame.
@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--preset", default="live")
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--out", default=None, help="also write the JSON here (docs/widgets.md's table reads it)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -88,6 +89,9 @@ def main() -> None:
         setting(ex.model.config.replace(alpha=a))
         compute.append((time.perf_counter() - t) * 1e3)
     ex.controls["alpha"].value = 0.1
+    from dssl_lite.bench import estimate
+
+    estimate_s = estimate(ex.model.config, ex.model.seeds)  # what the page says before Run
     first = run_latency(ex)         # trains every seed's non-IID run and IID baseline
     ex.controls["alpha"].value = 0.03
     warm = run_latency(ex)          # IID baselines now cached: one training per seed
@@ -103,8 +107,14 @@ def main() -> None:
         "run_to_first_loss_s": first["first_loss_s"],
         "complete_cold_s (with IID baselines)": first["complete_s"],
         "complete_warm_s (IID baselines cached)": warm["complete_s"],
+        "estimate_before_run_s": estimate_s,
         "goals": GOALS,
     }
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=1))
     if args.json:
         print(json.dumps(report, indent=1))
         return

@@ -100,7 +100,7 @@ def test_checker_catches_dirty_notebooks():
     params.source += "\nx: int = 1  # a = b"
     assert any("papermill" in p for p in problems(unparsable))
     dirty = copy(nb)
-    dirty.cells[-1].outputs = [nbformat.v4.new_output("stream", text="hi")]
+    [c for c in dirty.cells if c.cell_type == "code"][-1].outputs = [nbformat.v4.new_output("stream", text="hi")]
     assert any("outputs" in p for p in problems(dirty))
     untagged = copy(nb)
     next(c for c in untagged.cells if "parameters" in c.metadata.get("tags", [])).metadata["tags"] = []

@@ -40,6 +40,7 @@ quick: bool = False                      # read the shipped atlas instead of tra
 output_dir: str = "runs/03_mim_vs_cl"
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 
 from dssl_lite import preset as make_preset
@@ -70,7 +71,7 @@ plt.show()
 table
 
 # %% [markdown]
-# ## What these numbers show
+# ## What we found (computed from the numbers above)
 
 # %%
 conclusion, metrics = study.conclude_mim_vs_cl(runs, configs[0], seeds)
@@ -79,3 +80,13 @@ print(conclusion)
 # %%
 study.write_result(output_dir, "03_mim_vs_cl", parameters, metrics, table, conclusion, runs)
 print("wrote", output_dir)
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Run at ten seeds (`seeds = list(range(10))`, `quick=False`, about 2 minutes per seed on 2 cores; or read
+#    `data/atlas/live-more-seeds.csv`). *Expect:* the interval of MIM - CL narrows by about 1/sqrt(2);
+#    check whether the verdict changes.
+# 2. Add `"simclr"` to `objectives`. *Expect:* another contrastive method, so it should sit near CL.
+# 3. Plot accuracy instead of robustness (the right panel). *Expect:* a method can have the higher
+#    accuracy and the lower robustness; say which of the two a practitioner should care about.

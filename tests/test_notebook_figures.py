@@ -1,0 +1,44 @@
+"""Every teaching notebook, executed in quick mode (as CI's nbmake runs it), draws its figures as
+pictures: each has the PNG outputs it should, and no bare `<Figure size ...>` text where a picture
+belongs (a figure shown without the inline backend)."""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PICTURES = {"01_non_iid_data": 2, "02_topology_and_mixing": 2, "03_mim_vs_cl": 1, "04_connectivity": 2,
+            "05_mar": 1, "06_feature_spaces": 1}
+
+
+def figures(nb) -> tuple[int, list]:
+    """(PNG outputs, outputs that are a figure's text repr without its picture)."""
+    png, bare = 0, []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            png += "image/png" in data
+            text = data.get("text/plain", "")
+            if "image/png" not in data and "<Figure size" in text:
+                bare.append(text[:60])
+    return png, bare
+
+
+@pytest.mark.parametrize("name", sorted(PICTURES))
+def test_every_figure_is_a_picture(name, tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("CI", "true")  # quick mode, as nbmake runs it in `make test`
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel chooses its own (inline) backend
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    png, bare = figures(nb)
+    assert not bare, f"{name}: figures shown as text, not pictures: {bare}"
+    assert png >= PICTURES[name], f"{name}: {png} pictures, expected at least {PICTURES[name]}"
+
+
+def test_the_check_catches_a_bare_figure():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("fig")])
+    nb.cells[0]["outputs"] = [nbformat.v4.new_output("execute_result", data={"text/plain": "<Figure size 640x480 with 1 Axes>"})]
+    assert figures(nb) == (0, ["<Figure size 640x480 with 1 Axes>"])
+    assert figures(nbformat.v4.new_notebook()) == (0, [])
