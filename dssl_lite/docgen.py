@@ -160,6 +160,20 @@ def ui_latency() -> str:
                       "| measure | goal | measured |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
 
 
+@block("notebook-times")
+def notebook_times() -> str:
+    """`python scripts/time_notebooks.py` as a table: quick mode measured, full mode estimated."""
+    t = _json("docs/speed/notebooks.json")
+    if t is None:
+        return "(not measured: python scripts/time_notebooks.py --out docs/speed/notebooks.json)"
+    fmt = lambda s: "trains nothing more" if s is None else (f"about {s / 60:.0f} min" if s >= 90 else f"about {s:.0f} s")
+    lines = [f"{t['cores']} cores ({t['cpu']}), load average {t['load_average_before']:.1f} before the runs.", "",
+             "| notebook | quick mode (measured) | full mode, default parameters (estimated) |", "|---|---|---|"]
+    for name, r in t["notebooks"].items():
+        lines.append(f"| `{name}` | {r['quick_s']:.0f} s | {fmt(r['full_estimate_s'])} |")
+    return "\n".join(lines)
+
+
 @block("speed-summary")
 def speed_summary() -> str:
     """Three lines for the README: the roofline's best CPU strategy against the loop, Flower."""
@@ -203,7 +217,6 @@ for _name, _fn in {
         "finding-2-alpha-0.01": _fidelity("finding2", "live", 0.01),
         "finding-2-alpha-0.1": _fidelity("finding2", "live", 0.1),
         "finding-2-long": _fidelity("finding2", "live-long", 0.01),
-        "finding-3-long": _fidelity("finding3", "live-long", ((0.01, {}),)),
         "finding-3": _fidelity("finding3"),
         "finding-3-variants": _fidelity("finding3", "live", ((0.01, {"mar_schedule": "constant", "mar_weight": 0.001}),
                                                              (0.01, {"objective": "mar-mmd"}))),
