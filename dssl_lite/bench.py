@@ -195,10 +195,12 @@ def format_roofline(out: dict) -> str:
     return "\n".join(lines)
 
 
-def bench(clients=(10, 100, 1000), objective: str = "mim", live: bool = True, compiled=(False, True),
+def bench(clients=(10, 100, 1000), objective="mim", live: bool = True, compiled=(False, True),
           min_seconds: float = 2.0) -> dict:
-    """The roofline for `objective`, plus the `live` preset end to end (1 and 3 seeds, cold)."""
-    out = roofline(clients, (objective,), compiled, min_seconds=min_seconds)
+    """The roofline for `objective` (a name or several), plus the `live` preset end to end (1 and
+    3 seeds, cold)."""
+    objectives = (objective,) if isinstance(objective, str) else tuple(objective)
+    out = roofline(clients, objectives, compiled, min_seconds=min_seconds)
     if live:
         out["live_seconds"] = {f"{o}, {n} seed{'s' if n > 1 else ''}": live_seconds(o, n)
                                for o in ("mim", "cl") for n in (1, 3)}

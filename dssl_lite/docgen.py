@@ -166,11 +166,12 @@ def notebook_times() -> str:
     t = _json("docs/speed/notebooks.json")
     if t is None:
         return "(not measured: python scripts/time_notebooks.py --out docs/speed/notebooks.json)"
-    fmt = lambda s: "trains nothing more" if s is None else (f"about {s / 60:.0f} min" if s >= 90 else f"about {s:.0f} s")
+    fmt = lambda s: f"about {s / 60:.0f} min" if s >= 90 else f"about {s:.0f} s"
     lines = [f"{t['cores']} cores ({t['cpu']}), load average {t['load_average_before']:.1f} before the runs.", "",
              "| notebook | quick mode (measured) | full mode, default parameters (estimated) |", "|---|---|---|"]
     for name, r in t["notebooks"].items():
-        lines.append(f"| `{name}` | {r['quick_s']:.0f} s | {fmt(r['full_estimate_s'])} |")
+        full = r.get("full_note") or "-" if r["full_estimate_s"] is None else fmt(r["full_estimate_s"])
+        lines.append(f"| `{name}` | {r['quick_s']:.0f} s | {full} |")
     return "\n".join(lines)
 
 
@@ -182,13 +183,13 @@ def speed_summary() -> str:
     if r is not None:
         for k in sorted({x["clients"] for x in r["rows"]}):
             rows = {x["strategy"]: x for x in r["rows"] if x["clients"] == k and x["objective"] == "mim"}
-            best = max(rows.values(), key=lambda x: x["client_steps_per_s"])
-            loop = rows.get("loop")
-            if loop:
-                out.append(f"- **{k:,} clients** (`dssl-lite bench`, MIM): the fastest strategy, `{best['strategy']}`, "
-                           f"does {best['client_steps_per_s']:,.0f} client-steps/s ({best['fraction']:.2f} of the "
-                           f"machine's FLOP limit), {best['client_steps_per_s'] / loop['client_steps_per_s']:.1f}x the "
-                           f"plain per-client loop on every core ({loop['client_steps_per_s']:,.0f}).")
+            if {"chunks", "loop"} <= set(rows):
+                c, comp, loop = rows["chunks"], rows.get("chunks+compile"), rows["loop"]
+                out.append(f"- **{k:,} clients** (`dssl-lite bench`, MIM, {r['cores']} cores): eager chunks "
+                           f"{c['client_steps_per_s']:,.0f} client-steps/s ({c['fraction']:.2f} of the FLOP limit)"
+                           + (f", compiled {comp['client_steps_per_s']:,.0f} ({comp['fraction']:.2f})" if comp else "")
+                           + f"; the engine's own per-client loop {loop['client_steps_per_s']:,.0f} (a hand-written "
+                           "`nn.Module` loop is faster than that loop: see docs/speed.md).")
     f = _json(FLOWER)
     if f is not None:
         for k, row in f["summary"].items():

@@ -38,6 +38,12 @@ def full_runs(name: str) -> list:
     return []
 
 
+NOTES = {"01_non_iid_data": "no training: as quick, with all alphas and seeds",
+         "02_topology_and_mixing": "no training: as quick, with all degrees and seeds",
+         "06_feature_spaces": "not estimated: trains `teach-features` at two seeds, then UMAP",
+         "07_summary": "no training: the same as quick"}
+
+
 def full_estimate(name: str, rates: dict) -> float | None:
     """Seconds to train a notebook's runs and their references once each, at the measured rates."""
     cfgs = [c.replace(seed=s) for c in full_runs(name) for s in SEEDS]
@@ -63,7 +69,8 @@ def main() -> None:
             t0 = time.perf_counter()
             NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": tmp}}).execute()
             quick = time.perf_counter() - t0
-        out["notebooks"][path.stem] = {"quick_s": quick, "full_estimate_s": full_estimate(path.stem, timings["client_steps_per_s"])}
+        out["notebooks"][path.stem] = {"quick_s": quick, "full_estimate_s": full_estimate(path.stem, timings["client_steps_per_s"]),
+                                       "full_note": NOTES.get(path.stem, "")}
         print(path.stem, out["notebooks"][path.stem], flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
