@@ -155,7 +155,14 @@ def setting_key(config, drop: tuple) -> str:
     return json.dumps(ident, sort_keys=True)
 
 
-ALONG = {"alpha": ("alpha", "seed"), "degree": ("topology", "degree", "seed")}
+ALONG = {"alpha": ("alpha", "seed"), "degree": ("topology", "degree", "seed", "mixing", "gossip_steps")}
+GRAPH_FIELDS = ("mixing", "gossip_steps")  # read by DecL graphs only: matched separately on the degree axis
+
+
+def graph_fields(cfg: Config) -> str:
+    """What a DecL graph's rows must share with the query beyond the curve key ("" for FL, which
+    reads none of it): so FL and the graphs lie on one degree curve whatever FL's unused values."""
+    return "" if cfg.is_federated else json.dumps({k: getattr(cfg, k) for k in GRAPH_FIELDS})
 
 
 def with_keys(table: pd.DataFrame) -> pd.DataFrame:
@@ -165,6 +172,7 @@ def with_keys(table: pd.DataFrame) -> pd.DataFrame:
     configs = [from_dict(json.loads(c)) for c in table["config"]] if len(table) else []
     for x, drop in ALONG.items():
         table[f"key_{x}"] = [setting_key(c, drop) for c in configs]
+    table["graph_fields"] = [graph_fields(c) for c in configs]
     table["setting"] = [c.replace(seed=0).train_key() for c in configs]  # findings.label_rows matches it
     return table
 
@@ -181,6 +189,8 @@ def curve(table: pd.DataFrame, cfg: Config, x: str = "alpha") -> pd.DataFrame:
     col = {"fl-iid": "robustness_fl_iid", "same-graph": "robustness_same_graph"}[cfg.reference]
     t = t.assign(r=t[col] if col in t else t["robustness"])
     if x == "degree":
+        want = json.dumps({k: getattr(cfg, k) for k in GRAPH_FIELDS})
+        t = t[(t["graph_fields"] == "") | (t["graph_fields"] == want)]
         t = t[t["alpha"].isna()] if cfg.alpha is None else t[np.isclose(t["alpha"], cfg.alpha)]
         t = t.assign(label=[topologies.label(a, b) for a, b in zip(t["topology"], t["degree"])],
                      family=np.where(t["topology"] == "fl", "FL", "DecL"))

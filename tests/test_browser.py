@@ -144,10 +144,11 @@ def set_slider(pg, name: str, value) -> None:
     pg.keyboard.press("Enter")
 
 
-def shoot(pg, name: str) -> None:
-    """Refresh a docs picture when asked (DSSL_UPDATE_SCREENSHOT): the explorer from its top."""
+def shoot(pg, name: str, at: str = "") -> None:
+    """Refresh a docs picture when asked (DSSL_UPDATE_SCREENSHOT): the explorer from its top, or
+    from the part `at` (a CSS selector inside it)."""
     if os.environ.get("DSSL_UPDATE_SCREENSHOT"):
-        pg.locator(".dssl-explorer").evaluate("e => e.scrollIntoView({block: 'start'})")
+        pg.locator(f".dssl-explorer {at}".strip()).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         time.sleep(1.5)  # ipympl fetches its frames lazily; the picture only
         pg.screenshot(path=str(ROOT / "docs" / name), full_page=False)
 
@@ -264,7 +265,7 @@ def test_the_feature_panel_is_not_upscaled_and_has_no_nan(page):
     table = text(pg, ".dssl-features-table")
     assert "nan" not in table.lower() and "<na>" not in table.lower() and "similarity" in text(pg, ".dssl-features-table")
     assert "Finding 4" in text(pg, ".dssl-features-sentence")
-    shoot(pg, "explorer-feature-spaces.png")
+    shoot(pg, "explorer-feature-spaces.png", at="button.dssl-features")
 
 
 def test_narrow_page_keeps_controls_visible(page):
