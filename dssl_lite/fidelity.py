@@ -273,8 +273,11 @@ def words3() -> str:
             continue
         an = analyse(FINDINGS[3], lab.assign(robustness=lab["robustness_fl_iid"]))
         c = an.comparisons.set_index("metric")
+        collapsed = bool(an.arms.set_index("arm").loc["mar", "at_floor"])
         parts.append(f"{what}, MAR - MIM robustness is {_say(c.loc['robustness'])} and accuracy "
-                     f"{diff(c.loc['accuracy'])} ({c.loc['accuracy', 'verdict']}).")
+                     f"{diff(c.loc['accuracy'])} ({c.loc['accuracy', 'verdict']})"
+                     + (": MAR's IID accuracy is at the untrained encoder's floor (collapsed), so its ratio "
+                        "means nothing." if collapsed else "."))
     return "**What it says.** " + " ".join(parts) if parts else _missing("finding 3")
 
 
