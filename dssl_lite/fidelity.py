@@ -23,6 +23,7 @@ import pandas as pd
 from . import atlas
 from .config import preset
 from .findings import FINDINGS, analyse
+from .runs import with_reference
 from .stats import rank_trend, summarize
 
 VIEWS = {"paper": "the averaged model / FL's IID accuracy (the paper's code)",
@@ -58,13 +59,25 @@ def _missing(what: str) -> str:
     return f"(not measured: the shipped atlas has no rows for {what})"
 
 
+def labelled(table: pd.DataFrame, arms: dict) -> pd.DataFrame:
+    """The rows of `table` whose setting is one of `arms` ({label: config}), with an `arm` column
+    and robustness against FL's IID accuracy (the paper's); empty unless every arm has rows."""
+    names = {c.replace(seed=0).train_key(): label for label, c in arms.items()}
+    out = table.assign(arm=[names.get(k) for k in table["setting"]]).dropna(subset=["arm"])
+    return out.assign(robustness=out["robustness_fl_iid"]) if out["arm"].nunique() == len(arms) else out.iloc[:0]
+
+
+def _mar_against_mim(table: pd.DataFrame, base, **mar):
+    """Finding 3's analysis of `base`'s MIM against its MAR (`mar` overrides), or None if unmeasured."""
+    lab = labelled(table, {"mim": base.replace(objective="mim"), "mar": base.replace(**{"objective": "mar", **mar})})
+    return analyse(FINDINGS[3], lab) if len(lab) else None
+
+
 def with_view(table: pd.DataFrame, view: str, iid_rows: pd.DataFrame = None) -> pd.DataFrame:
     """`table` with `robustness` under one of `VIEWS` (FL rows: FL's IID reference in every view);
     `local-same-graph` finds each row's IID run on the same graph in `iid_rows` (default `table`)."""
-    if view == "paper":
-        return table.assign(robustness=table["robustness_fl_iid"])
-    if view == "same-graph":
-        return table.assign(robustness=table["robustness_same_graph"])
+    if view in ("paper", "same-graph"):
+        return with_reference(table, "fl-iid" if view == "paper" else "same-graph")
     fl = table["topology"] == "fl"
     local = table["accuracy_local_mean"].where(~fl, table["accuracy"])
     if view == "local-mean":
@@ -144,13 +157,9 @@ def finding3(name: str = "live", settings: Sequence[tuple] = ((0.01, {}), (0.1, 
     for a, over in settings:
         over = dict(over)
         obj = over.pop("objective", "mar")
-        base = preset(name, alpha=a, topology="fl")
-        arms = [("mim", base.replace(objective="mim")), ("mar", base.replace(objective=obj, **over))]
-        names = {c.replace(seed=0).train_key(): lab for lab, c in arms}
-        lab = t.assign(arm=[names.get(k) for k in t["setting"]]).dropna(subset=["arm"])
-        if lab["arm"].nunique() < 2:
+        an = _mar_against_mim(t, preset(name, alpha=a, topology="fl"), objective=obj, **over)
+        if an is None:
             continue
-        an = analyse(FINDINGS[3], lab.assign(robustness=lab["robustness_fl_iid"]))
         comps = an.comparisons.set_index("metric")
         arm = an.arms.set_index("arm")
         variant = obj + "".join(f", {k}={v}" for k, v in over.items())
@@ -198,12 +207,9 @@ def ablation(alpha: float = 0.01) -> str:
              ("FL, a new AdamW every round (the paper's)", dict(optimizer_state="fresh"))]
     for what, over in cases:
         base = preset("live", alpha=alpha, **over)
-        arms = [(o, base.replace(objective=o)) for o in ("mim", "cl")]
-        names = {c.replace(seed=0).train_key(): o for o, c in arms}
-        lab = t.assign(arm=[names.get(k) for k in t["setting"]]).dropna(subset=["arm"])
-        if lab["arm"].nunique() < 2:
+        lab = labelled(t, {f"{o} a={alpha:g}": base.replace(objective=o) for o in ("mim", "cl")})
+        if not len(lab):
             continue
-        lab = lab.assign(arm=[f"{o} a={alpha:g}" for o in lab["arm"]], robustness=lab["robustness_fl_iid"])
         a = analyse(FINDINGS[1], lab)
         h = a.headline
         arm = a.arms.set_index("arm")
@@ -266,12 +272,9 @@ def words3() -> str:
         t = rows(name)
         if not len(t):
             continue
-        base = preset(name, alpha=a, topology="fl")
-        arms = {base.replace(objective=o).replace(seed=0).train_key(): o for o in ("mim", "mar")}
-        lab = t.assign(arm=[arms.get(k) for k in t["setting"]]).dropna(subset=["arm"])
-        if lab["arm"].nunique() < 2:
+        an = _mar_against_mim(t, preset(name, alpha=a, topology="fl"))
+        if an is None:
             continue
-        an = analyse(FINDINGS[3], lab.assign(robustness=lab["robustness_fl_iid"]))
         c = an.comparisons.set_index("metric")
         collapsed = bool(an.arms.set_index("arm").loc["mar", "at_floor"])
         parts.append(f"{what}, MAR - MIM robustness is {_say(c.loc['robustness'])} and accuracy "
@@ -303,11 +306,8 @@ def summary(link_prefix: str = "") -> str:
         lab = FINDINGS[2].label_rows(t, preset("live", objective="cl", alpha=0.01))
         if lab["arm"].nunique() >= 3:
             h2 = analyse(FINDINGS[2], with_view(lab, "paper", t)).trend
-        base = preset("live", alpha=0.01, topology="fl")
-        arms = {base.replace(objective=o).replace(seed=0).train_key(): o for o in ("mim", "mar")}
-        lab = t.assign(arm=[arms.get(k) for k in t["setting"]]).dropna(subset=["arm"])
-        if lab["arm"].nunique() == 2:
-            h3 = analyse(FINDINGS[3], lab.assign(robustness=lab["robustness_fl_iid"])).headline
+        an = _mar_against_mim(t, preset("live", alpha=0.01, topology="fl"))
+        h3 = an.headline if an is not None else None
     d = rows("live-drift")
     if len(d):
         d = d[np.isclose(d["alpha"].fillna(-1), 0.01) & (d["topology"] == "fl")]

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, ConfigError, from_dict, preset
+from .runs import with_reference
 from .stats import (UNCLEAR, at_floor, paired_difference, rank_trend, spread,
                     verdict)
 
@@ -65,7 +66,7 @@ class Finding:
         settings = rows["setting"] if "setting" in rows else [_setting(from_dict(json.loads(c))) for c in rows["config"]]
         out = rows.assign(arm=[names.get(k) for k in settings]).dropna(subset=["arm"])
         if base.reference == "same-graph" and "robustness_same_graph" in out:
-            out = out.assign(robustness=out["robustness_same_graph"], iid_accuracy=out["same_graph_iid_accuracy"])
+            out = with_reference(out, "same-graph")
         return out.assign(_order=out["arm"].map(order)).sort_values(["_order", "seed"], kind="stable") \
                   .drop(columns="_order").reset_index(drop=True)
 

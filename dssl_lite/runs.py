@@ -50,6 +50,17 @@ def row(result: Result, preset_name: str = "", floor: float = math.nan, drift: O
     return out
 
 
+def with_reference(rows: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Rows with `robustness` and `iid_accuracy` against `reference` ("fl-iid": FL's IID accuracy,
+    one scale for every graph; "same-graph": an IID run on the row's own graph). Every row records
+    both, so this only picks a column."""
+    if reference not in ("fl-iid", "same-graph"):
+        raise ValueError(f"reference: got {reference!r}; allowed: fl-iid, same-graph")
+    tag = reference.replace("-", "_")
+    acc = "fl_iid_accuracy" if reference == "fl-iid" else "same_graph_iid_accuracy"
+    return rows.assign(robustness=rows[f"robustness_{tag}"], iid_accuracy=rows[acc])
+
+
 def frame(rows: Sequence[dict]) -> pd.DataFrame:
     """Rows as a DataFrame, schema columns first (extra columns, e.g. an arm label, kept after)."""
     df = pd.DataFrame(list(rows))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .config import Config
 from .experiment import run
+from .runs import with_reference  # noqa: F401  (notebook 04: study.with_reference)
 from .stats import trend
 from .storage import atomic_write
 
@@ -98,17 +99,6 @@ def measure(configs: Sequence[Config], seeds: Sequence[int], source: str,
     return _for_tables(rows), (f"Numbers from the shipped atlas (preset {preset_name}, seeds "
                                f"{sorted(set(rows['seed']))}, measured by `dssl-lite atlas build`, engine "
                                f"{engine}): nothing was trained here. Set quick=False to train them now.")
-
-
-def with_reference(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Rows with `robustness` and `iid_accuracy` against `reference` ("fl-iid": FL's IID accuracy,
-    one scale for every graph; "same-graph": an IID run on the row's own graph). Every row records
-    both, so this only picks a column."""
-    if reference not in ("fl-iid", "same-graph"):
-        raise ValueError(f"reference: got {reference!r}; allowed: fl-iid, same-graph")
-    tag = reference.replace("-", "_")
-    acc = "fl_iid_accuracy" if reference == "fl-iid" else "same_graph_iid_accuracy"
-    return runs.assign(robustness=runs[f"robustness_{tag}"], iid_accuracy=runs[acc])
 
 
 def plain_verdict(holds: bool, claim: str) -> str:
