@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import random
 from pathlib import Path
 from typing import Callable, Optional
@@ -73,26 +74,48 @@ def machine_file(path) -> Path:
 
 def built_on(path) -> list:
     """The machines (`machine()`) an atlas's rows were measured on; [] when not recorded."""
+    from .storage import DamagedFile, read_json
+
     f = machine_file(path)
-    return json.loads(f.read_text())["machines"] if f.exists() else []
+    if not f.exists():
+        return []
+    machines = read_json(f).get("machines")
+    if not isinstance(machines, list):
+        raise DamagedFile(f, "no list of machines")
+    return machines
 
 
 def build(spec: dict, out, preset_name: Optional[str] = None,
-          on_group: Optional[Callable[[int, int, float], None]] = None) -> pd.DataFrame:
+          on_group: Optional[Callable[[int, int, float], None]] = None,
+          on_error: Optional[Callable[[int, int, Exception], None]] = None) -> pd.DataFrame:
     """Train every configuration of `spec` not yet in `out` (a CSV) and add its rows
     (`runs.get_or_run` over a `CsvStore`): runs sharing an IID baseline train together, and the
-    file is rewritten after every group, so an interrupted build loses one group at most. The
-    machine is recorded beside it (`machine_file`)."""
-    from .storage import atomic_write
+    file is rewritten after every group, so an interrupted build loses one group at most. One
+    build at a time holds `out` (a second is refused, naming the first: each would rewrite the
+    file from its own copy). A damaged `out` is refused before anything is written. The machine
+    is recorded beside it (`machine_file`). A group whose workers die beyond repair goes to
+    `on_error` and the build moves on."""
+    from .storage import atomic_write, exclusive
 
-    machines = built_on(out)
-    if machine() not in machines:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(machine_file(out), json.dumps({"machines": machines + [machine()]}, indent=1))
-    store = CsvStore(out)
-    get_or_run(expand(spec), store, preset_name or spec.get("preset", "live"), drift=bool(spec.get("drift")),
-               on_group=on_group)
-    return store.table
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(out, out.with_name(f".{out.name}.lock"), "atlas build"):
+        store = CsvStore(out)  # reads and checks the file first: a damaged one raises DamagedFile
+        machines = built_on(out)
+        if machine() not in machines:
+            atomic_write(machine_file(out), json.dumps({"machines": machines + [machine()]}, indent=1))
+        get_or_run(expand(spec), store, preset_name or spec.get("preset", "live"),
+                   drift=bool(spec.get("drift")), on_group=on_group, on_error=on_error)
+        return store.table
+
+
+def difference(now, stored) -> float:
+    """|now - stored|, infinite when either is missing or NaN: NaN is never identical."""
+    try:
+        d = abs(float(now) - float(stored))
+    except (TypeError, ValueError):
+        return math.inf
+    return d if math.isfinite(d) else math.inf
 
 
 def verify(path, rows: int = 3, seed: int = 0) -> dict:
@@ -111,8 +134,7 @@ def verify(path, rows: int = 3, seed: int = 0) -> dict:
         cfg = from_dict(json.loads(r["config"]))
         forget()
         res = run(cfg)
-        diffs = {k: abs(res.metrics[k] - float(r[k])) for k in ("accuracy", "iid_accuracy", "robustness")}
-        diff = max(diffs.values())
+        diff = max(difference(res.metrics[k], r[k]) for k in ("accuracy", "iid_accuracy", "robustness"))
         worst = max(worst, diff)
         checked.append({"row": int(i), "key": r["key"], "accuracy": res.accuracy,
                         "atlas_accuracy": float(r["accuracy"]), "robustness": res.robustness,

@@ -14,8 +14,9 @@ from . import __version__
 from .config import FIELD_NAMES, PRESETS, Config, from_dict
 from .errors import ConfigError, short
 from .registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES
-from .storage import check_writable, no_space, write_json
+from .storage import DamagedFile, check_writable, no_space, write_json
 from .sweep import MAX_RUNS, SweepError
+from .errors import WorkerError
 
 # CLI flag -> (config field type, help); any other field is reachable through --set FIELD=VALUE
 FLAGS = {"dataset": (str, "dataset"),
@@ -310,10 +311,17 @@ def cmd_atlas(a) -> int:
         out = Path(a.out or atlas.SHIPPED / f"{spec.get('preset', 'live')}.csv")
         check_out(str(out))
         print(f"atlas: {len(cfgs)} rows in the grid; building into {out}", file=sys.stderr)
+        failed = []
+
+        def on_error(i, n, e):
+            failed.append(i)
+            print(f"  group {i}/{n} failed, moving on: {e}", file=sys.stderr, flush=True)
+
         table = atlas.build(spec, out, on_group=lambda i, n, s: print(
-            f"  group {i}/{n} done ({s:.1f} s)", file=sys.stderr, flush=True))
-        print(f"atlas: {len(table)} rows in {out}")
-        return 0
+            f"  group {i}/{n} done ({s:.1f} s)", file=sys.stderr, flush=True), on_error=on_error)
+        print(f"atlas: {len(table)} rows in {out}" + (f"; {len(failed)} group(s) failed (run the build "
+                                                      "again to retry them)" if failed else ""))
+        return 1 if failed else 0
     path = Path(a.atlas or atlas.SHIPPED / "live.csv")
     if not path.is_file():
         raise ConfigError("atlas", f"no such file: {path}")
@@ -442,10 +450,10 @@ def main(argv=None) -> int:
             parser.print_help()
             return 0
         return a.func(a)
-    except (ConfigError, ArgumentError, FileNotFoundError) as e:  # FileNotFoundError: a dataset
+    except (ConfigError, ArgumentError, FileNotFoundError, DamagedFile) as e:  # FileNotFoundError: a dataset
         print(f"dssl-lite: error: {e}", file=sys.stderr)
         return 2
-    except SweepError as e:  # folder in use, disk full, Ray down: finished work is kept
+    except (SweepError, WorkerError) as e:  # folder in use, disk full, Ray down, workers dying: finished work is kept
         print(f"dssl-lite: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:

@@ -22,3 +22,8 @@ class ConfigError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed or died; the message says which and, for a failure, carries its
+    traceback. The CLI prints it as one line and exits 1."""

@@ -12,6 +12,7 @@ twice.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Callable, Optional, Sequence
@@ -135,6 +136,10 @@ def _headline(metrics: dict, cfg: Config) -> float:
     return metrics.get(key, metrics["accuracy"])
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.nan  # NaN stays NaN; a reference at 0 gives no ratio
+
+
 def recall(cfg: Config) -> Optional[Result]:
     """`cfg`'s `Result` from runs already trained in this process (None if it or a reference was
     not). Both ratios are recorded; `robustness` and `iid_accuracy` follow `reference`."""
@@ -145,10 +150,15 @@ def recall(cfg: Config) -> Optional[Result]:
     acc = _headline(metrics, cfg)
     iid = {name: _headline(MEMORY[c.train_key()][0], cfg) for name, c in refs.items()}
     ratio = {name: acc / max(v, 1e-12) for name, v in iid.items()}
+    every = {name: MEMORY[c.train_key()][0].get("global_knn_all", math.nan) for name, c in refs.items()}
+    mine = metrics.get("global_knn_all", math.nan)
     metrics = {**metrics, "accuracy": acc, "iid_accuracy": iid[cfg.reference],
                "robustness": ratio[cfg.reference], "drop": iid[cfg.reference] - acc,
                "fl_iid_accuracy": iid["fl-iid"], "same_graph_iid_accuracy": iid["same-graph"],
-               "robustness_fl_iid": ratio["fl-iid"], "robustness_same_graph": ratio["same-graph"]}
+               "robustness_fl_iid": ratio["fl-iid"], "robustness_same_graph": ratio["same-graph"],
+               # the same ratios judged on every image (`evaluate.knn_all`): the global or averaged model
+               "accuracy_all": mine, "iid_accuracy_all": every[cfg.reference],
+               "robustness_all": _ratio(mine, every["fl-iid"]), "robustness_all_same_graph": _ratio(mine, every["same-graph"])}
     iid_history = MEMORY[refs[cfg.reference].train_key()][1]
     return Result(cfg.as_dict(), metrics, history, [] if cfg.iid else iid_history, seconds)
 

@@ -120,14 +120,19 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     return float((y.T @ x).pow(2).sum() / ((x.T @ x).norm() * (y.T @ y).norm()).clamp_min(1e-300))
 
 
+DRIFT_IMAGES = 2000  # `local_drift` measures on every image of a dataset up to this size (digits: 1,797)
+
+
 @torch.no_grad()
-def local_drift(sim, n_points: int = 500, seed: int = 0) -> dict:
+def local_drift(sim, n_points: int = DRIFT_IMAGES, seed: int = 0) -> dict:
     """Local-vs-global feature drift in two numbers: the mean over clients of linear CKA (1 = the
     same space up to rotation and scale) and of MMD^2 (0 = the same distribution) between each
-    local model's features and the global (FL) or averaged (DecL) model's, on `n_points` test
-    images. Local models as `pick_models` defines them."""
-    g = torch.Generator().manual_seed(seed)
-    x = sim.data.test_x[torch.randperm(len(sim.data.test_x), generator=g)[:n_points].to(sim.device)]
+    local model's features and the global (FL) or averaged (DecL) model's, on every image of the
+    dataset (train and test split; a seeded sample of `n_points` when there are more). Local
+    models as `pick_models` defines them: in FL after one more local phase from the global model."""
+    x = torch.cat([sim.data.train_x, sim.data.test_x])
+    if len(x) > n_points:
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n_points].to(x.device)]
     enc = sim.model.encoder
     one = lambda params: encode(enc, {n: t[None] for n, t in sim.encoder_params(params).items()}, x)[0]
     ref = one(sim.global_params())

@@ -7,10 +7,26 @@ before any path runs (`Engine.batch`): all see identical inputs.
 """
 from __future__ import annotations
 
+import logging
+import os
+
 import torch
 from torch.func import functional_call, grad_and_value, vmap
 
 Params = dict[str, torch.Tensor]
+
+
+def use_compile_cache() -> str:
+    """Keep torch.compile's kernels in the per-user cache folder (`~/.cache/dssl-lite/inductor`,
+    or `TORCHINDUCTOR_CACHE_DIR` when set), not in /tmp: compiled once (at install, by
+    `dssl-lite warm`), a later process loads them in seconds instead of compiling for 20-60 s."""
+    if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        from platformdirs import user_cache_dir
+
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(user_cache_dir("dssl-lite"), "inductor")
+    # inductor looks for a CUDA toolkit on every CPU compile and warns when there is none
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    return os.environ["TORCHINDUCTOR_CACHE_DIR"]
 
 
 class Gradients:
@@ -22,6 +38,7 @@ class Gradients:
         self.one = grad_and_value(self._client_loss, has_aux=True)
         self.many = vmap(self.one)
         if plan.compile:
+            use_compile_cache()
             self.many = torch.compile(self.many, dynamic=False)  # one graph per chunk shape
 
     def _client_loss(self, params, batch, state):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 CPU_CHUNK = 16            # clients per vmap call on CPU: activations stay within a core's cache
+CPU_COMPILED_CHUNK = 5    # ... when compiled: one graph shape, and a 10-client run fills two cores
 GPU_CHUNK_IMAGES = 1024   # images per vmap call on CUDA: bounds activation memory at 1,000 clients
 
 
@@ -39,11 +40,15 @@ class Plan:
 
 def resolve(cfg) -> Plan:
     """The plan for `cfg`: its device (`auto` = CUDA when present), vmap unless `strategy` is
-    `loop`, `client_chunk` clients per call (0 = the device's rule) and `compile` as asked."""
+    `loop`, `client_chunk` clients per call (0 = the device's rule) and `compile` as asked.
+    A compiled call's numbers may depend on its chunk's size (one kernel per shape), so the rule
+    depends on the config alone: on CPU, compiled chunks of at most `CPU_COMPILED_CHUNK`."""
     device = cfg.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    chunk = cfg.client_chunk or (CPU_CHUNK if device == "cpu" else max(1, GPU_CHUNK_IMAGES // cfg.batch_size))
+    rule = (CPU_COMPILED_CHUNK if cfg.compile else CPU_CHUNK) if device == "cpu" else \
+        max(1, GPU_CHUNK_IMAGES // cfg.batch_size)
+    chunk = cfg.client_chunk or rule
     return Plan(device, "loop" if cfg.strategy == "loop" else "vmap", chunk, bool(cfg.compile))
 
 

@@ -19,11 +19,14 @@ import math
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .config import Config, from_dict
+from .errors import short
 from .results import Result, engine_hash
 from .storage import DamagedFile, atomic_write
+from .errors import WorkerError
 
 # The fields that vary most between rows, copied out of the config so a table reads by eye.
 SETTING = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed"]
@@ -31,6 +34,8 @@ NUMBERS = ["accuracy", "iid_accuracy", "robustness", "drop",
            # both references and both DecL evaluations, whichever the config's headline is
            "robustness_fl_iid", "robustness_same_graph", "fl_iid_accuracy", "same_graph_iid_accuracy",
            "accuracy_average", "accuracy_local_mean",
+           # the global (averaged) model judged on every image, by cross-validated kNN
+           "accuracy_all", "iid_accuracy_all", "robustness_all", "robustness_all_same_graph",
            "global_knn", "global_linear", "heterogeneity", "spectral_gap", "average_degree", "floor", "cka", "mmd2"]
 PROVENANCE = ["seconds", "device", "version", "engine"]
 COLUMNS = ["key", *SETTING, *NUMBERS, *PROVENANCE, "config"]
@@ -90,19 +95,41 @@ class CsvStore:
         atomic_write(self.path, frame(self.table.to_dict("records")).to_csv(index=False))
 
 
+REQUIRED = ("config", "accuracy", "iid_accuracy", "robustness")  # what every stored row must hold
+
+
 def read_csv(path) -> pd.DataFrame:
-    """An atlas or runs CSV as a frame (empty with the schema's columns when absent)."""
+    """An atlas or runs CSV as a frame (empty with the schema's columns when absent). A file that
+    does not parse, lacks a required column or holds a config that is not one is `DamagedFile`,
+    named with what is wrong: never a traceback, never silently extended."""
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    table = pd.read_csv(path)
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise DamagedFile(path, f"not a CSV table: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    except OSError as e:
+        raise DamagedFile(path, f"cannot read it: {e.strerror or e}") from None
+    missing = [c for c in REQUIRED if c not in table]
+    if missing:
+        raise DamagedFile(path, f"no column {', '.join(missing)}; a runs table has {', '.join(REQUIRED)} and more")
+    for col in REQUIRED[1:]:
+        bad = np.flatnonzero(~np.isfinite(pd.to_numeric(table[col], errors="coerce").to_numpy(float)))
+        if len(bad):  # NaN is never a measurement
+            raise DamagedFile(path, f"row {bad[0] + 1}: {col} is {short(table[col].iloc[bad[0]])}, not a number")
+    configs = []
+    for i, text in enumerate(table["config"]):
+        try:
+            configs.append(from_dict(json.loads(text)))
+        except (TypeError, ValueError) as e:  # JSONDecodeError and ConfigError are ValueErrors
+            raise DamagedFile(path, f"row {i + 1}: its config is not a valid config ({short(str(e))})") from None
     if "key" not in table:  # written before configs had a canonical key
-        table["key"] = [from_dict(json.loads(c)).key() for c in table["config"]]
+        table["key"] = [c.key() for c in configs]
     if "average_degree" not in table:  # written before rows carried the setting's descriptors
         from .federation import Federation
 
-        table["average_degree"] = [Federation.from_config(from_dict(json.loads(c))).average_degree
-                                   for c in table["config"]]
+        table["average_degree"] = [Federation.from_config(c).average_degree for c in configs]
     return table
 
 
@@ -129,11 +156,14 @@ class FolderStore:
 
 # ----- the one way to get numbers -----
 def get_or_run(configs: Sequence[Config], store=None, preset_name: str = "", drift: bool = False,
-               on_group: Optional[Callable[[int, int, float], None]] = None, stop=None) -> pd.DataFrame:
+               on_group: Optional[Callable[[int, int, float], None]] = None, stop=None,
+               on_error: Optional[Callable[[int, int, Exception], None]] = None) -> pd.DataFrame:
     """The rows of `configs`, in order: read from `store` where it has them, recalled from the
     runs trained in this process, trained otherwise (runs that share a baseline train together,
     see `experiment.run_many`), and added to the store. With `drift`, rows also carry the
-    local-vs-global feature drift (finding 4), which needs each run's trained simulator."""
+    local-vs-global feature drift (finding 4), which needs each run's trained simulator. With
+    `on_error`, a group whose worker processes die beyond repair is reported to it and skipped
+    (its rows are missing from the result); without it, the error is raised."""
     import time
 
     from . import experiment
@@ -147,21 +177,27 @@ def get_or_run(configs: Sequence[Config], store=None, preset_name: str = "", dri
         groups.setdefault(experiment.iid_key(c), []).append(c)
     for i, members in enumerate(groups.values()):
         t0 = time.perf_counter()
-        if drift:  # the drift needs each trained simulator
-            new = []
-            for c in members:
-                res, sim = experiment.run(c, stop, keep_simulator=True)
-                new.append(row(res, preset_name, floor(c), local_drift(sim, seed=c.seed)))
-        else:
-            results = experiment.run_many(members, stop, reuse=True)
-            new = [row(r, preset_name, floor(c)) for c, r in zip(members, results)]
+        try:
+            if drift:  # the drift needs each trained simulator
+                new = []
+                for c in members:
+                    res, sim = experiment.run(c, stop, keep_simulator=True)
+                    new.append(row(res, preset_name, floor(c), local_drift(sim, seed=c.seed)))
+            else:
+                results = experiment.run_many(members, stop, reuse=True)
+                new = [row(r, preset_name, floor(c)) for c, r in zip(members, results)]
+        except WorkerError as e:  # a worker died beyond repair: this group is lost, not the others
+            if on_error is None:
+                raise
+            on_error(i + 1, len(groups), e)
+            continue
         for r in new:
             have[r["key"]] = r
         if store is not None:
             store.add(new)
         if on_group:
             on_group(i + 1, len(groups), time.perf_counter() - t0)
-    return frame([have[c.key()] for c in configs])
+    return frame([have[c.key()] for c in configs if c.key() in have])
 
 
 def _nan(v) -> bool:

@@ -24,11 +24,12 @@ stale. A run's numbers do not depend on what it is stacked with (the tests check
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
 import weakref
-from typing import Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -45,6 +46,8 @@ from .state import ClientState
 from .topologies import Mix
 
 Params = dict[str, torch.Tensor]
+log = logging.getLogger(__name__)
+WORKER_RETRIES = 2  # a round whose worker dies is run again this many times before the run fails
 _GLOBAL_RNG = threading.Lock()  # runs built in parallel threads must not interleave their seeded inits
 
 
@@ -280,12 +283,8 @@ class Simulator:
         R, K = len(self.runs), self.cfg.clients
         halted = lambda: stop is not None and stop.is_set()
         while self.round < self.cfg.rounds:
-            rnd = self.begin_round()
-            for _ in range(self.cfg.local_steps):
-                if halted():
-                    break
-                rnd.step()
-            if len(rnd.losses) < self.cfg.local_steps or halted():
+            rnd = self._local_phase(halted)
+            if rnd is None:
                 self.stopped = True  # the round's partial local work is dropped, never averaged
                 return
             rnd.finish()
@@ -306,6 +305,31 @@ class Simulator:
                              "client_loss": [None if math.isnan(v) else round(float(v), 6) for v in mine],
                              "consensus_distance": dist[r], "seconds": secs})
             yield recs
+
+    def _local_phase(self, halted: Callable[[], bool]) -> Optional[Round]:
+        """The round's local steps -> the `Round`, ready to aggregate (None once stopped). A worker
+        process that dies costs the round, not the run: every worker is ended, the clients are put
+        back as the round found them (a copy taken at its start) and the round runs again on a
+        new pool, with the same numbers (each step's randomness is a function of the step)."""
+        backup = self.snapshot() if self.pool is not None else None
+        for attempt in range(WORKER_RETRIES + 1):
+            rnd = self.begin_round()
+            try:
+                for _ in range(self.cfg.local_steps):
+                    if halted():
+                        return None
+                    rnd.step()
+                return None if halted() else rnd
+            except workers.WorkerError as e:
+                if backup is None or attempt == WORKER_RETRIES:
+                    raise workers.WorkerError(f"round {self.round + 1}: {str(e).splitlines()[0]}; "
+                                              f"gave up after {attempt + 1} tries") from None
+                log.warning("round %d: %s; restarting the workers and the round", self.round + 1, e)
+                self.pool.kill()  # no worker may write into the tensors while they are restored
+                self.restore(backup)
+                self.pool = workers.pool()
+                self._attach()
+        return None
 
     # ----- snapshots: try something, then put everything back -----
     def snapshot(self) -> dict:

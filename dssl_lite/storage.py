@@ -5,15 +5,22 @@ folder, fsync, rename, fsync of the folder, so a killed process, a power cut or 
 either the old file or the new one. `read_json` is the one reader: a damaged file is a
 `DamagedFile` that names the path, never a JSON traceback. `check_writable` answers "can this
 path be written?" before any work is done, so a bad `--out` never costs a finished result.
+`exclusive` lets one process at a time write an output (a sweep folder, an atlas file): a second
+writer would work from its own copy and silently replace the first one's rows.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import socket
 import threading
+import time
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Type, Union
+
+from filelock import FileLock, Timeout
 
 from .errors import ConfigError
 
@@ -99,3 +106,29 @@ def read_json(path: Union[str, Path], want: type = dict) -> Any:
     if not isinstance(obj, want):
         raise DamagedFile(path, f"expected a JSON {want.__name__}, found {type(obj).__name__}")
     return obj
+
+
+class InUse(ConfigError):
+    """Another process is writing this output (exit 2: give another path, or wait)."""
+
+
+@contextlib.contextmanager
+def exclusive(target: Union[str, Path], lock: Union[str, Path], what: str, field: str = "out",
+              error: Type[Exception] = InUse) -> Iterator[None]:
+    """Hold `lock` (a file beside or inside `target`) for the whole block, with the holder written
+    beside it; a second holder is refused at once with `error` naming the first. Uses the
+    `filelock` package (flock on POSIX, msvcrt on Windows): the lock goes with its process, even
+    on SIGKILL, so a killed writer never blocks the next one."""
+    lock, holder = FileLock(str(lock)), Path(str(lock) + ".holder")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        who = holder.read_text().strip()[:200] if holder.exists() else ""
+        message = (f"{target} is in use by another {what} ({who or 'holder unknown'}); wait for it to "
+                   f"finish or give another --{field}")
+        raise (error(field, message) if issubclass(error, ConfigError) else error(f"{field}: {message}")) from None
+    try:
+        holder.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        yield
+    finally:
+        lock.release()

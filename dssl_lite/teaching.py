@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from .errors import ConfigError
+from .storage import check_writable
 
 HERE = Path(__file__).resolve().parent
 FOLDERS = {"notebooks": "*.ipynb", "examples": "*.yaml"}  # what ships, per folder
@@ -37,6 +38,8 @@ def copy_material(dest, overwrite: bool = False) -> dict[str, list[Path]]:
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
         raise ConfigError("dir", f"{dest} is a file; give a folder")
+    for folder in FOLDERS:  # a read-only mount, a path below a file, /proc: one line naming `dir`
+        check_writable(dest / folder, "dir", folder=True)
     plan = {folder: [(src, dest / folder / src.name) for src in files] for folder, files in material().items()}
     clash = [d for pairs in plan.values() for _, d in pairs if d.exists()]
     if clash and not overwrite:
@@ -44,6 +47,8 @@ def copy_material(dest, overwrite: bool = False) -> dict[str, list[Path]]:
                                  f"pass --force to overwrite them")
     out = {}
     for folder, pairs in plan.items():
-        (dest / folder).mkdir(parents=True, exist_ok=True)
-        out[folder] = [Path(shutil.copyfile(src, d)) for src, d in pairs]
+        try:
+            out[folder] = [Path(shutil.copyfile(src, d)) for src, d in pairs]
+        except OSError as e:  # the disk filled up, or the folder changed under us
+            raise ConfigError("dir", f"cannot write {e.filename or dest}: {e.strerror or e}") from None
     return out

@@ -22,6 +22,8 @@ from typing import Optional
 
 import torch
 
+from .errors import WorkerError
+
 POOL_MIN_CLIENT_STEPS = 2000  # clients x rounds x local steps below which the pool does not pay
 _pool: Optional["Pool"] = None
 _pool_lock = threading.Lock()
@@ -58,10 +60,6 @@ def start_in_background() -> None:
     the first Run does not wait for the workers to import torch)."""
     if size() >= 2:
         threading.Thread(target=pool, name="dssl-workers-start", daemon=True).start()
-
-
-class WorkerError(RuntimeError):
-    """A worker process failed; the message carries its traceback."""
 
 
 class Pool:
@@ -138,6 +136,14 @@ class Pool:
                 raise WorkerError(f"worker {p.name} died during {what} (exit code {p.exitcode})") from None
             if reply[0] != "ok":
                 raise WorkerError(f"worker {p.name} failed during {what}:\n{reply[1]}")
+
+    def kill(self) -> None:
+        """End every worker at once (after one died mid-step: none may go on writing)."""
+        for p in self.procs:
+            if p.is_alive():
+                p.kill()
+        for p in self.procs:
+            p.join(5)
 
     def close(self) -> None:
         for c, p in zip(self.conns, self.procs):

@@ -77,7 +77,7 @@ def main(grid: Grid, context: Context) -> None:
     K = cfg.clients
     strategy = TimedFedAvg(fraction_train=1.0, fraction_evaluate=0.0, min_train_nodes=K,
                            min_available_nodes=K)
-    init = ArrayRecord(torch.load(Path(job_folder()) / "init.pt"))
+    init = ArrayRecord(torch.load(Path(job_folder()) / "init.pt", weights_only=True))
     result = strategy.start(grid=grid, initial_arrays=init, num_rounds=cfg.rounds)
     out = Path(os.environ["FLOWER_BENCH_OUT"])
     torch.save(result.arrays.to_torch_state_dict(), out / "final.pt")

@@ -77,7 +77,7 @@ def client_batches(folder, k: int, rnd: int) -> dict[str, torch.Tensor]:
     """Client k's batches for round `rnd` (0-based): {"x": (S, B, C, H, W), "noise": (S, B, L)}.
     The file is memory-mapped, so a client reads only its round's slice."""
     S = spec(str(folder))["config"].local_steps
-    data = torch.load(Path(folder) / f"client_{k}.pt", mmap=True)
+    data = torch.load(Path(folder) / f"client_{k}.pt", mmap=True, weights_only=True)
     return {n: t[rnd * S:(rnd + 1) * S].clone() for n, t in data.items()}
 
 
@@ -143,7 +143,7 @@ def replay(folder) -> dict[str, torch.Tensor]:
     folder = str(folder)
     s = spec(folder)
     cfg, net = s["config"], model(folder)
-    glob = torch.load(Path(folder) / "init.pt")
+    glob = torch.load(Path(folder) / "init.pt", weights_only=True)
     saved: dict[int, dict] = {}
     for r in range(cfg.rounds):
         results = []

@@ -22,7 +22,7 @@ def profile(folder: str, clients: int) -> dict[str, float]:
     torch.set_num_threads(1)
     s = job.spec(folder)
     cfg, net = s["config"], job.model(folder)
-    glob = ArrayRecord(torch.load(Path(folder) / "init.pt"))
+    glob = ArrayRecord(torch.load(Path(folder) / "init.pt", weights_only=True))
     state, times = {}, {}
 
     def timed(name, f):

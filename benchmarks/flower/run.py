@@ -171,9 +171,9 @@ def benchmark(clients, reps: int, rounds, cpus: int, out: Path) -> dict:
                       f"first round {r['first_round_s']:5.1f} s, steady round "
                       f"{r['steady_round_s'] or float('nan'):5.2f} s, PSS {r['peak_pss_tree_mb']:6.0f} MB, "
                       f"load {r['load_1min_before']:.1f}", flush=True)
-            load = lambda e: torch.load(work / f"{e}_{k}_{rep}" / "final.pt")
+            load = lambda e: torch.load(work / f"{e}_{k}_{rep}" / "final.pt", weights_only=True)
             agree.append({"clients": k, "rep": rep,
-                          **job.agreement(load("flower"), load("dssl-lite"), torch.load(jobs[k] / "init.pt"))})
+                          **job.agreement(load("flower"), load("dssl-lite"), torch.load(jobs[k] / "init.pt", weights_only=True))})
     versions = subprocess.check_output(
         [py, "-c", "import flwr, ray, torch; print(flwr.__version__, ray.__version__, torch.__version__)"],
         text=True).split()

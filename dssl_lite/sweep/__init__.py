@@ -29,6 +29,7 @@ from typing import Optional
 
 from ..errors import ConfigError, short
 from ..storage import check_writable, no_space, write_json
+from . import executors
 from .executors import RayStartError, execute, local, ray_tasks  # noqa: F401  (the package's surface)
 from .grid import MAX_RUNS, expand_groups, load_grid  # noqa: F401
 from .gridfile import GridLoader, read_grid  # noqa: F401
@@ -77,6 +78,7 @@ def _sweep_locked(g, out, executor, workers, num_cpus, num_gpus, address, progre
     from ..report import sweep_summary
 
     clean_scratch(out)  # the scratch of a killed sweep: never a finished run
+    executors.clean_stale_scratch()  # and of its killed runs, in the temp directory
     write_json(out / "sweep.json", {"notebook": g["notebook"], "axes": g["axes"], "spec": g["spec"]})
     todo, damaged = [], []
     for r in g["runs"]:

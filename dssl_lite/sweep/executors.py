@@ -7,6 +7,8 @@ them. A local Ray is private and bound to 127.0.0.1; only an explicit address jo
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import tempfile
 import time
 import traceback
@@ -18,6 +20,31 @@ from ..storage import no_space
 from .store import SweepError
 
 
+SCRATCH = "dssl-run-"  # a run's scratch folder in the temp directory: dssl-run-<pid>-<random>
+
+
+def clean_stale_scratch(root: Optional[Path] = None) -> list[Path]:
+    """Remove the scratch folders of killed runs from the temp directory: those whose process is
+    gone (a SIGKILL skips `TemporaryDirectory`'s clean-up). A live process's folder is kept."""
+    removed = []
+    for p in Path(root or tempfile.gettempdir()).glob(SCRATCH + "*"):
+        pid = p.name[len(SCRATCH):].split("-")[0]
+        if p.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class RayStartError(SweepError):
     """Ray itself failed to start (not a run's failure); nothing was run."""
 
@@ -27,7 +54,7 @@ def execute(run: dict, notebook_json: Optional[str] = None) -> dict:
     the produced files as bytes, so the caller (possibly on another machine) commits them."""
     t0 = time.perf_counter()
     files, error, full = {}, None, False
-    with tempfile.TemporaryDirectory(prefix="dssl-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-") as tmp:
         tmp = Path(tmp)
         try:
             if notebook_json is None:

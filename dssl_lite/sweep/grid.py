@@ -149,8 +149,10 @@ def expand_groups(spec: dict, max_rows: int = 5000) -> list[Config]:
         if k not in ATLAS_KEYS:
             raise ConfigError(str(k), f"unknown key; allowed: {', '.join(ATLAS_KEYS)}")
     name = spec.get("preset", "live")
-    if name not in PRESETS:
-        raise ConfigError("preset", f"got {short(name)}; allowed: {', '.join(PRESETS)}")
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError("preset", f"got {short(name)}; allowed: one of {', '.join(PRESETS)}")
+    if not isinstance(spec.get("drift", False), bool):
+        raise ConfigError("drift", f"got {short(spec['drift'])}; allowed: true, false")
     seeds = spec.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
                                                            for s in seeds):

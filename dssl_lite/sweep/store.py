@@ -8,19 +8,14 @@ refuses at once, naming the first; the lock goes with its process, even on SIGKI
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..errors import short
 from ..results import Result
-from ..storage import DamagedFile, atomic_write, fsync_dir, read_json, write_json
+from ..storage import DamagedFile, atomic_write, exclusive, fsync_dir, read_json, write_json
 
 LOCK = ".lock"              # in the sweep folder: the lock; `.lock.holder` says who holds it
 
@@ -87,23 +82,11 @@ def set_aside(out: Path, name: str) -> Path:
     return dest
 
 
-@contextlib.contextmanager
 def locked(out: Path):
-    """Hold `out/.lock` exclusively for the whole sweep, with the holder written beside it. Two
-    sweeps on one folder would each run every run and replace each other's results; the second
-    refuses at once, naming the first."""
-    lock, holder = FileLock(str(out / LOCK)), out / (LOCK + ".holder")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        who = holder.read_text().strip()[:200] if holder.exists() else ""
-        raise SweepLocked(f"out: {out} is in use by another sweep ({who or 'holder unknown'}); wait for it to "
-                          "finish or give another --out") from None
-    try:
-        holder.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-        yield
-    finally:
-        lock.release()
+    """Hold `out/.lock` for the whole sweep (`storage.exclusive`). Two sweeps on one folder would
+    each run every run and replace each other's results; the second refuses at once, naming the
+    first."""
+    return exclusive(out, out / LOCK, "sweep", error=SweepLocked)
 
 
 def clean_scratch(out: Path) -> None:
