@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, from_dict
-from .errors import short
+from .errors import WorkerError, short
 from .results import Result, engine_hash
 from .storage import DamagedFile, atomic_write
-from .errors import WorkerError
 
 # The fields that vary most between rows, copied out of the config so a table reads by eye.
 SETTING = ["preset", "objective", "topology", "degree", "alpha", "mar_weight", "participation", "seed"]
@@ -117,7 +116,9 @@ def read_csv(path) -> pd.DataFrame:
     for col in REQUIRED[1:]:
         bad = np.flatnonzero(~np.isfinite(pd.to_numeric(table[col], errors="coerce").to_numpy(float)))
         if len(bad):  # NaN is never a measurement
-            raise DamagedFile(path, f"row {bad[0] + 1}: {col} is {short(table[col].iloc[bad[0]])}, not a number")
+            value = table[col].iloc[bad[0]]
+            value = value.item() if isinstance(value, np.generic) else value  # nan, not np.float64(nan)
+            raise DamagedFile(path, f"row {bad[0] + 1}: {col} is {short(value)}, not a number")
     configs = []
     for i, text in enumerate(table["config"]):
         try:

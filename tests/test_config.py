@@ -220,3 +220,18 @@ def test_a_huge_bad_value_is_shortened_in_the_message(tmp_path, capsys):
     assert len(str(e.value)) < 700
     with pytest.raises(ConfigError, match="too long to show"):  # no repr past 4,300 digits
         from_dict({"seed": 10**5000})
+
+
+@pytest.mark.parametrize("value, loop", [(True, False), (False, True), ("true", False), ("false", True),
+                                         (" False ", True), ("TRUE", False)])
+def test_the_legacy_vectorized_switch_takes_true_or_false(value, loop):
+    assert (from_dict({"vectorized": value}).strategy == "loop") == loop
+    if not loop:
+        assert from_dict({"vectorized": value}).strategy == Config().strategy
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", "no", "", None, "maybe", 0.5, [False]])
+def test_any_other_vectorized_value_is_refused_naming_it(value):
+    with pytest.raises(ConfigError) as e:
+        from_dict({"vectorized": value})
+    assert e.value.field == "vectorized" and "true, false" in str(e.value)

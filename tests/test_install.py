@@ -31,6 +31,18 @@ def test_notebooks_command_never_overwrites_silently(tmp_path, capsys):
     assert main(["notebooks", str(tmp_path), "--force"]) == 0 and mine.read_text() != "my edits"
 
 
+@pytest.mark.parametrize("where", ["below a file", "/proc"])
+def test_notebooks_into_a_folder_that_cannot_be_written_is_one_line(where, tmp_path, capsys):
+    if where == "/proc" and not Path("/proc/self").exists():
+        pytest.skip("needs Linux /proc")
+    (tmp_path / "a file").write_text("")
+    dest = tmp_path / "a file" / "course" if where == "below a file" else Path("/proc/dssl-course")
+    assert main(["notebooks", str(dest)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("dssl-lite: error: dir:") and str(dest) in line, line
+    assert not dest.exists()
+
+
 def test_data_root_order(tmp_path, monkeypatch):
     monkeypatch.setenv("DSSL_DATA", str(tmp_path))
     assert data.data_root() == tmp_path

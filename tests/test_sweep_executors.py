@@ -1,12 +1,17 @@
-"""Where runs execute (`sweep/executors.py`): a local Ray listens on 127.0.0.1 only."""
+"""Where runs execute (`sweep/executors.py`): a local Ray listens on 127.0.0.1 only; the scratch
+folders of killed runs are cleaned, a live run's kept."""
 import os
 import socket
 import struct
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from dssl_lite import sweep as sw
+from dssl_lite.sweep import executors
 
 
 # ----- Ray listens on 127.0.0.1 only -----
@@ -68,3 +73,30 @@ def test_ray_sweep_listens_on_localhost_only(tmp_path, monkeypatch):
     assert all(loopback(a) for a, _ in seen), sorted(seen)
 
 
+
+
+# ----- the scratch folders of killed runs -----
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_stale_scratch_of_dead_processes_is_removed_and_a_live_ones_kept(tmp_path):
+    dead, alive = tmp_path / f"dssl-run-{dead_pid()}-x1", tmp_path / f"dssl-run-{os.getpid()}-x2"
+    unnamed, other = tmp_path / "dssl-run-abc", tmp_path / f"my-run-{dead_pid()}-x"  # not ours to judge
+    for d in (dead, alive, unnamed, other):
+        (d / "sub").mkdir(parents=True)
+        (d / "sub" / "file").write_text("x")
+    assert executors.clean_stale_scratch(tmp_path) == [dead]
+    assert not dead.exists() and alive.exists() and unnamed.exists() and other.exists()
+
+
+def test_a_sweep_starts_by_cleaning_stale_scratch(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    stale = tmp_path / "tmp" / f"dssl-run-{dead_pid()}-killed"
+    stale.mkdir(parents=True)
+    res = sw.sweep({"preset": "tiny", "grid": {"seed": [0]}}, tmp_path / "out", progress=False)
+    assert res["failed"] == [] and not stale.exists()
+    assert not list((tmp_path / "tmp").glob("dssl-run-*"))  # the run's own scratch went with it
