@@ -168,6 +168,17 @@ def shipped(preset_name: str) -> pd.DataFrame:
     return with_keys(read(SHIPPED / f"{preset_name}.csv"))
 
 
+@functools.lru_cache(maxsize=1)
+def everything() -> pd.DataFrame:
+    """Every shipped atlas as one table, each run once (by its key), with match keys and the file
+    it came from (`source`): a finding finds its rows by their settings, wherever they were built."""
+    parts = [shipped(p.stem).assign(source=p.name) for p in sorted(SHIPPED.glob("*.csv"))]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return with_keys(read(SHIPPED / "none.csv"))
+    return pd.concat(parts, ignore_index=True).drop_duplicates("key").reset_index(drop=True)
+
+
 def setting_key(config, drop: tuple) -> str:
     """A config's identity (`Config.identity`, defaults dropped, so a field added since a row was
     measured does not un-match it) without its execution plan and the fields in `drop`: rows

@@ -203,33 +203,63 @@ def speed_summary() -> str:
     return "\n".join(out)
 
 
-def _fidelity(name, *args, **kw):
+# ----- the findings (`dssl_lite.findings`): every verdict is the registry's judgement -----
+def _judgement(n: int, prefix: str = ""):
     def make():
-        from . import fidelity
+        from .findings import judgement
+        from .findings.render import markdown
 
-        return getattr(fidelity, name)(*args, **kw)
+        return markdown(judgement(n), doc_prefix=prefix)
+    return make
+
+
+def _summary(prefix: str):
+    def make():
+        from .findings import judgements
+        from .findings.render import summary_table
+
+        return summary_table(judgements(), link_prefix=prefix)
+    return make
+
+
+def _table(module: str, fn: str, preset_name: str, **setting):
+    def make():
+        import importlib
+
+        from .config import preset
+
+        return getattr(importlib.import_module(f".findings.{module}", __package__), fn)(preset(preset_name, **setting))
     return make
 
 
 for _name, _fn in {
-        "finding-1": _fidelity("finding1"),
-        "finding-1-ten-seeds": _fidelity("finding1", ("live", "live-more-seeds"), (0.01,), ()),
-        "finding-1-long": _fidelity("finding1", ("live-long",), (0.01,), (), "live-long"),
-        "finding-2-alpha-0.01": _fidelity("finding2", "live", 0.01),
-        "finding-2-alpha-0.1": _fidelity("finding2", "live", 0.1),
-        "finding-2-long": _fidelity("finding2", "live-long", 0.01),
-        "finding-3": _fidelity("finding3"),
-        "finding-3-variants": _fidelity("finding3", "live", ((0.01, {"mar_schedule": "constant", "mar_weight": 0.001}),
-                                                             (0.01, {"objective": "mar-mmd"}))),
-        "finding-3-paper-like": _fidelity("finding3", "paper-like", (
-            (0.1, {}), (0.1, {"objective": "mar-shared"}), (0.1, {"objective": "mar-mmd"}),
-            (0.1, {"mar_schedule": "constant", "mar_weight": 0.001}))),
-        "finding-4": _fidelity("finding4"),
-        "ablation": _fidelity("ablation"),
-        "findings-summary": _fidelity("summary"),
-        "findings-summary-docs": _fidelity("summary", "../"),
-        **{f"finding-{n}-words": _fidelity(f"words{n}") for n in (1, 2, 3, 4)}}.items():
+        "findings-summary": _summary(""),
+        "findings-summary-docs": _summary("../"),
+        **{f"finding-{n}": _judgement(n, "") for n in (1, 2, 3, 4)},
+        "finding-1-alphas": _table("mim_vs_cl", "alpha_markdown", "live", topology="fl"),
+        "finding-1-short": _table("mim_vs_cl", "alpha_markdown", "live-short", topology="fl"),
+        "finding-2-views-0.01": _table("connectivity", "views_markdown", "live", alpha=0.01),
+        "finding-2-views-0.1": _table("connectivity", "views_markdown", "live", alpha=0.1),
+        "finding-2-twenty-clients": _table("connectivity", "views_markdown", "live", alpha=0.01, clients=20,
+                                           partition="dirichlet-balanced"),
+        "finding-3-variants": _table("mar", "variants_markdown", "live", alpha=0.01, topology="fl"),
+        "finding-3-half-the-clients": _table("mar", "variants_markdown", "live", alpha=0.01, topology="fl",
+                                             participation=0.5),
+        "finding-3-paper-like": _table("mar", "variants_markdown", "paper-like", topology="fl"),
+        "finding-4-drift": _table("drift", "drift_markdown", "live", alpha=0.01, topology="fl"),
+        "finding-4-half-the-training": _table("drift", "drift_markdown", "live", alpha=0.01, topology="fl", rounds=30),
+        "ablation": _table("mim_vs_cl", "ablation_markdown", "live-short")}.items():
     BLOCKS[_name] = _fn
+
+
+@block("regime-map")
+def regime_map() -> str:
+    """Each finding's verdict over the scale knobs (`regime.table`), and its figure."""
+    from .regime import table
+
+    return ("![The regime map: each finding's verdict over the scale knobs](regime-map.png)\n\n"
+            "*Drawn by `python scripts/generate_docs.py` (`dssl_lite.regime.figure`). Each cell: the finding's "
+            "statistic at that setting, its 95 % interval over five seeds, and the verdict.*\n\n" + table())
 
 
 def rewrite(text: str) -> str:

@@ -2,7 +2,8 @@
 
 `robustness = accuracy(alpha) / accuracy(IID)` with everything else equal (same seed, model and
 rounds). Every run has two IID references, both trained and both recorded: `fl-iid`, the FL run
-of the same seed on IID data (the paper's one scale for every graph, the default `reference`),
+of the same seed on IID data (one scale for every graph, the default `reference`; the paper's code
+computes no ratio, it reports fine-tuning accuracies),
 and `same-graph`, the same config with `alpha=None` (for FL the two are one run). Runs that share a model
 and schedule (seeds, alphas, their baselines, graphs) train stacked in one simulator, whose
 chunks spread over the worker processes (a run's numbers do not depend on what it is stacked
@@ -17,11 +18,11 @@ import threading
 import time
 from typing import Callable, Optional, Sequence
 
-
 from .config import Config, stack_key
-from .evaluate import evaluate
+from .evaluate import evaluate, floor
 from .results import Result
 from .simulator import Diverged, Simulator, Stopped, one_intra_op_thread
+from .stats import collapse_warning
 
 OnRound = Callable[[str, dict], None]  # (phase: "iid" | "non_iid", record) -> None; record has "seed"
 
@@ -142,7 +143,9 @@ def _ratio(a: float, b: float) -> float:
 
 def recall(cfg: Config) -> Optional[Result]:
     """`cfg`'s `Result` from runs already trained in this process (None if it or a reference was
-    not). Both ratios are recorded; `robustness` and `iid_accuracy` follow `reference`."""
+    not). Both ratios are recorded; `robustness` and `iid_accuracy` follow `reference`; beside
+    them the untrained encoder's accuracy (`floor`) and, when a ratio rests on (almost) nothing
+    learned, a `warning` in words."""
     refs = {"same-graph": same_graph(cfg), "fl-iid": fl_iid(cfg)}
     if any(c.train_key() not in MEMORY for c in (cfg, *refs.values())):
         return None
@@ -159,6 +162,8 @@ def recall(cfg: Config) -> Optional[Result]:
                # the same ratios judged on every image (`evaluate.knn_all`): the global or averaged model
                "accuracy_all": mine, "iid_accuracy_all": every[cfg.reference],
                "robustness_all": _ratio(mine, every["fl-iid"]), "robustness_all_same_graph": _ratio(mine, every["same-graph"])}
+    metrics["floor"] = floor(cfg)  # the untrained encoder's accuracy: beside every ratio
+    metrics["warning"] = collapse_warning(acc, metrics["iid_accuracy"], metrics["floor"])
     iid_history = MEMORY[refs[cfg.reference].train_key()][1]
     return Result(cfg.as_dict(), metrics, history, [] if cfg.iid else iid_history, seconds)
 

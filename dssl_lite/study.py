@@ -85,20 +85,19 @@ def measure(configs: Sequence[Config], seeds: Sequence[int], source: str,
     if source == "train":
         return run_grid(configs, seeds), f"Numbers trained now, in this notebook ({len(seeds)} seeds)."
     from . import atlas
-    from .runs import CsvStore
 
-    store = CsvStore(atlas.SHIPPED / f"{preset_name}.csv", writable=False)
+    table = atlas.everything()
+    have = {k: r for k, r in zip(table["key"], table.to_dict("records"))} if len(table) else {}
     jobs = [(i, c.replace(seed=int(s))) for i, c in enumerate(configs) for s in seeds]
-    have = store.get([c.key() for _, c in jobs])
     missing = [c for _, c in jobs if c.key() not in have]
     if missing:
-        raise ValueError(f"the shipped atlas for preset {preset_name!r} lacks {len(missing)} of these runs; "
-                         f"run with quick=False to train them, or rebuild it (dssl-lite atlas build)")
+        raise ValueError(f"the shipped atlases lack {len(missing)} of these runs (preset {preset_name!r}); "
+                         f"run with quick=False to train them, or build them (dssl-lite atlas build)")
     rows = pd.DataFrame([{**have[c.key()], "config_index": i} for i, c in jobs])
-    engine = ", ".join(sorted(set(rows["engine"].astype(str))))
-    return _for_tables(rows), (f"Numbers from the shipped atlas (preset {preset_name}, seeds "
-                               f"{sorted(set(rows['seed']))}, measured by `dssl-lite atlas build`, engine "
-                               f"{engine}): nothing was trained here. Set quick=False to train them now.")
+    files = ", ".join(sorted(set(rows["source"].astype(str))))
+    return _for_tables(rows), (f"Numbers from the shipped atlas ({files}; seeds {sorted(set(rows['seed']))}, "
+                               f"measured by `dssl-lite atlas build`): nothing was trained here. Set "
+                               f"quick=False to train them now.")
 
 
 def plain_verdict(holds: bool, claim: str) -> str:
@@ -274,65 +273,6 @@ def conclude_mixing(table: pd.DataFrame) -> tuple[str, dict]:
     return text, metrics
 
 
-def _judge(finding: int, rows: pd.DataFrame) -> tuple[str, "object"]:
-    from .findings import FINDINGS, analyse
-    from .report import render
-
-    a = analyse(FINDINGS[finding], rows)
-    return render(a, doc_prefix="../docs/"), a
-
-
-def conclude_mim_vs_cl(runs: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
-    """Notebook 03 (finding 1): MIM against CL robustness at each alpha, paired by seed."""
-    table = summarize(runs, by=["objective", "alpha"])
-    texts, metrics = [], {"floor": float(runs["floor"].mean()), **flat_metrics(table, ["objective", "alpha"])}
-    for alpha, g in runs[runs["alpha"] != "iid"].groupby("alpha", sort=True):
-        text, a = _judge(1, g.assign(arm=[f"{o} a={alpha:g}" for o in g["objective"]]))
-        texts.append(f"At alpha = {alpha:g}: {text}")
-        metrics[f"verdict[alpha={alpha:g}]"] = a.verdict
-    return "\n\n".join(texts), metrics
-
-
-def split_fl(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Notebook 04's table -> (DecL rows by average degree, the FL row)."""
-    dec = table[table.topology != "fl"].sort_values("average_degree_mean")
-    return dec, table[table.topology == "fl"].iloc[0]
-
-
-def graph_label(topology: str, degree: int) -> str:
-    """`ring`, `min-degree 4`, `complete`, `fl`: finding 2's arm labels (`topologies.label`)."""
-    from .topologies import label
-
-    return label(topology, degree)
-
-
-def conclude_connectivity(runs: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
-    """Notebook 04 (finding 2): does DecL robustness rise with average degree, and is FL no less
-    robust than the sparsest graph? Paired by seed."""
-    table = summarize(runs, by=["topology", "degree"],
-                      values=["robustness", "accuracy", "iid_accuracy", "average_degree", "spectral_gap"])
-    labelled = runs.assign(arm=[graph_label(t, d) for t, d in zip(runs["topology"], runs["degree"])])
-    text, a = _judge(2, labelled)
-    metrics = {"verdict": a.verdict, "floor": float(runs["floor"].mean()),
-               "spearman_degree_robustness": (a.trend or {}).get("mean", float("nan")),
-               **flat_metrics(table, ["topology", "degree"])}
-    return text, metrics
-
-
-def conclude_mar(runs: pd.DataFrame, base: Config, seeds: Sequence[int]) -> tuple[str, dict]:
-    """Notebook 05 (finding 3): MAR against MIM robustness in each setting, paired by seed."""
-    runs = runs.assign(setting=runs["topology"] + ", alpha=" + runs["alpha"].astype(str))
-    table = summarize(runs, by=["objective", "topology", "alpha", "setting"])
-    texts, metrics = [], {"floor": float(runs["floor"].mean()), **flat_metrics(table, ["objective", "topology", "alpha"])}
-    for setting, g in runs.groupby("setting", sort=True):
-        if "alpha=iid" in setting:
-            continue
-        text, a = _judge(3, g.assign(arm=g["objective"]))
-        texts.append(f"{setting}: {text}")
-        metrics[f"verdict[{setting}]"] = a.verdict
-    return "\n\n".join(texts), metrics
-
-
 def feature_space_runs(configs: dict[str, Config], seeds: Sequence[int], n_points: int):
     """Notebook 06: train every objective's config at every seed and measure its local models'
     feature spaces against the global one -> (one metrics row per model and seed, the first seed's
@@ -346,40 +286,3 @@ def feature_space_runs(configs: dict[str, Config], seeds: Sequence[int], n_point
         first = first or fs
         frames.append(fs.to_frame().assign(seed=s))
     return pd.concat(frames, ignore_index=True), first
-
-
-def measured_drift(alpha: float = 0.01, name: str = "live-drift") -> tuple[pd.DataFrame, str]:
-    """Notebook 06's measured answer: the shipped drift atlas (FL, every client's model after
-    one more round of local steps against the global model, five seeds) -> (mean and spread of
-    CKA, MMD^2 and robustness per objective, finding 4's verdict in three plain parts)."""
-    from . import atlas
-
-    t = atlas.shipped(name)
-    if len(t):
-        t = t[(t["topology"] == "fl") & np.isclose(t["alpha"].fillna(-1.0), alpha)]
-    if not len(t):
-        return pd.DataFrame(), (f"The shipped atlas {name!r} has no rows at alpha {alpha:g}: build it with "
-                                f"dssl-lite atlas build examples/atlas_live_drift.yaml --out data/atlas/{name}.csv")
-    table = summarize(t, by=["objective"], values=["cka", "mmd2", "robustness", "accuracy", "iid_accuracy"])
-    text, _ = _judge(4, t.assign(arm=t["objective"]))
-    return table, text
-
-
-def conclude_feature_spaces(table: pd.DataFrame, objectives: Sequence[str], n_local: int,
-                            seeds: Sequence[int]) -> tuple[str, dict]:
-    """Notebook 06 (finding 4): do CL's local feature spaces drift further than MIM's (lower CKA
-    and higher MMD^2 to the global model)? `n_local` is the number of local models measured."""
-    t = table.set_index("objective")
-    a, b = "mim", "cl"
-    if a in t.index and b in t.index:
-        cka_ok, mmd_ok = t.loc[b, "cka_mean"] < t.loc[a, "cka_mean"], t.loc[b, "mmd2_mean"] > t.loc[a, "mmd2_mean"]
-        text = (f"In this run the local models' mean CKA to the global model was {t.loc[a, 'cka_mean']:.3f} for MIM "
-                f"and {t.loc[b, 'cka_mean']:.3f} for CL, and mean MMD^2 {t.loc[a, 'mmd2_mean']:.4f} vs "
-                f"{t.loc[b, 'mmd2_mean']:.4f} ({n_local} local models over {len(seeds)} seed(s)); "
-                f"CL drifted further by {int(cka_ok) + int(mmd_ok)} of the 2 measures. "
-                + plain_verdict(cka_ok and mmd_ok, "CL's local feature spaces drift from the global more than MIM's"))
-    else:
-        text = f"Objectives {list(objectives)} do not include both mim and cl, so finding 4 is not tested here."
-    metrics = {f"{m}_mean[objective={o}]": t.loc[o, f"{m}_mean"] for o in t.index for m in ("cka", "mmd2", "knn_gap")}
-    metrics.update({f"{m}_std[objective={o}]": t.loc[o, f"{m}_std"] for o in t.index for m in ("cka", "mmd2")})
-    return text, metrics

@@ -20,19 +20,6 @@ def test_summarize_mean_std_and_count():
     assert mim.seeds == 2 and t[t.objective == "cl"].iloc[0].robustness_std == 0.0
 
 
-def test_conclusion_follows_the_paired_numbers():
-    """Notebook 03's conclusion: the paper's claim, the measured interval, and the verdict per alpha."""
-    clear = runs({0.1: [0.99, 0.98, 0.97], 1.0: [1.0, 0.99, 1.0]}, {0.1: [0.8, 0.82, 0.81], 1.0: [0.9, 0.91, 0.9]})
-    clear = clear.assign(iid_accuracy=0.8, floor=0.4)
-    text, metrics = study.conclude_mim_vs_cl(clear, None, [0, 1, 2])
-    assert text.count("The paper claims") == 2 and "Verdict: shows" in text
-    assert metrics["verdict[alpha=0.1]"] == "shows"
-    flipped = clear.assign(objective=clear["objective"].map({"mim": "cl", "cl": "mim"}))
-    assert "Verdict: goes the other way" in study.conclude_mim_vs_cl(flipped, None, [0, 1, 2])[0]
-    noisy = runs({0.1: [1.0, 0.8, 0.9]}, {0.1: [0.95, 0.85, 0.88]}).assign(iid_accuracy=0.8, floor=0.4)
-    assert "within the noise" in study.conclude_mim_vs_cl(noisy, None, [0, 1, 2])[0]
-
-
 def test_quick_mode_from_env(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     assert not study.is_quick(False) and study.is_quick(True)

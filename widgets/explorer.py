@@ -37,7 +37,7 @@ HELP = {
     "preset": "Load a named setting (sets every control); Reset returns to it.",
     "compare": "Objectives whose measured curves (the atlas) the robustness chart overlays.",
     "reference": "Robustness = this run's accuracy divided by the accuracy of FL trained on IID data with "
-                 "the same seed and model (the paper's one scale for every graph), or of the same graph "
+                 "the same seed and model (one scale for every graph), or of the same graph "
                  "trained on IID data (each graph against itself). The choice can decide finding 2.",
 }
 COMPARE = ("mim", "cl", "mar", "simclr")
@@ -274,7 +274,7 @@ class Explorer(W.VBox):
         self.views["samples"].update(payload, load(c.dataset, c.image_size).train_x.numpy())
         self.views["graph"].update(payload)
         self._show_atlas()
-        self.paper.value = paper_block(c, m.preset_name)
+        self.paper.value = paper_block(c)
         self.estimate.value = self._estimate(c)
         self.header.value = self._header(c)
         self.objective_help.value = (f"<span style='color:#555;font-size:90%'>"

@@ -17,6 +17,9 @@ import ipywidgets as W
 
 FEATURES_AVAILABLE = importlib.util.find_spec("dssl_lite.features") is not None
 DPI = 90
+NOTHING_YET = ("<p class='dssl-features-notice' style='color:#8a6d00;font-weight:bold'>&#9432; No run has "
+               "finished yet: press <b>Run</b> above and let it finish (a few seconds at the tiny preset), "
+               "then press this button again: it compares the clients' feature spaces of that run.</p>")
 
 
 def words_table(frame) -> str:
@@ -35,17 +38,19 @@ def words_table(frame) -> str:
     return f"<table class='dssl-features-table' style='font-size:90%'>{head}{''.join(rows)}</table>"
 
 
-def drift_sentence(frame, config, preset_name: str) -> str:
-    """These runs' mean CKA per objective beside the paper's finding 4 and the atlas's measurement."""
-    from .paper import PLAIN, lines
+def drift_sentence(frame) -> str:
+    """These runs' mean CKA per objective beside finding 4's verdict (the findings registry's)."""
+    from dssl_lite.findings import judgement
 
     local = frame[frame["model"] == "local"]
     per = local.groupby("objective")["cka"].mean().to_dict()
     mine = "; ".join(f"{o}: mean CKA {v:.3f}" for o, v in per.items())
-    four = next((line for line in lines(config, preset_name) if line.finding == 4), None)
-    atlas = f" The atlas (5 seeds): {four.measured}: {PLAIN.get(four.verdict, four.verdict)}." if four else ""
-    return (f"<p class='dssl-features-sentence'><b>Finding 4</b> (the paper: {html.escape(four.claim if four else '')}). "
-            f"These runs, one seed each: {html.escape(mine)} (lower = the clients drifted further).{html.escape(atlas)}</p>")
+    four = judgement(4)
+    return (f"<p class='dssl-features-sentence'><b>Finding 4</b> (the paper: {html.escape(four.claim)}). "
+            f"These runs, one seed each: {html.escape(mine)} (lower = the clients drifted further); a few "
+            f"clients of one seed illustrate, they do not judge. The package's verdict "
+            f"({html.escape(four.setting)}): {html.escape(four.statistic)} {html.escape(four.numbers)}: "
+            f"<b>{html.escape(four.verdict)}</b>.</p>")
 
 
 class FeaturePanel(W.VBox):
@@ -67,12 +72,12 @@ class FeaturePanel(W.VBox):
     def compute(self) -> None:
         """Queue the embedding of the last (up to two) finished runs on the worker thread."""
         sims = dict(self.model.simulators)
-        if not sims:
-            self.table.value = "Finish a run first; the panel compares its clients' models."
+        if not sims:  # said where the eye is, in words, with what to do: not an empty panel
+            self.image.layout.display = "none"
+            self.table.value = NOTHING_YET
             return
         self.table.value = ("computing feature spaces (UMAP) ... the first time takes 30-60 s while "
                             "UMAP compiles; later ones a few seconds")
-        config, preset_name = self.model.config, self.model.preset_name
 
         def job(stop):
             from dssl_lite.features import feature_spaces, plot_feature_spaces
@@ -86,6 +91,6 @@ class FeaturePanel(W.VBox):
             self.image.layout.width = f"{width}px"  # its own pixels: never stretched, shrunk only to fit
             self.image.layout.display = "block"
             frame = fs.to_frame()
-            self.table.value = (drift_sentence(frame, config, preset_name) + words_table(frame))
+            self.table.value = drift_sentence(frame) + words_table(frame)
 
         self.model.call_in_worker(job)

@@ -74,6 +74,43 @@ def setting(cfg: Config, preset_name: str = "", objectives=()) -> Setting:
     return Setting(cfg, Federation.from_config(cfg), curves)
 
 
+def against_atlas(point) -> str:
+    """One finished `Point` against the shipped atlas rows of its setting (see `comparison`)."""
+    import math
+
+    from dssl_lite import atlas
+    from dssl_lite.stats import prediction_interval
+
+    cfg = from_dict(point.config)
+    setting = cfg.replace(seed=0).train_key()
+    col = {"fl-iid": "robustness_fl_iid", "same-graph": "robustness_same_graph"}[cfg.reference]
+    table = atlas.everything()
+    rows = table[table["setting"] == setting] if len(table) else table
+    if not len(rows):
+        return "the atlas has not measured this setting."
+    by_seed = dict(zip(rows["seed"].astype(int), rows[col].astype(float)))
+    here = atlas.machine() in [m for f in set(rows["source"]) for m in atlas.built_on(atlas.SHIPPED / f)]
+    mine = {r.seed: r.metrics.get(col, r.robustness) for r in point.runs}
+    shared = [s for s in mine if s in by_seed]
+    if shared:
+        worst = max(atlas.difference(mine[s], by_seed[s]) for s in shared)
+        seeds = ", ".join(map(str, shared))
+        if worst <= atlas.TOLERANCE:
+            return f"seed{'s' if len(shared) > 1 else ''} {seeds}: reproduces the atlas to the last digit."
+        where = "" if here else " (the atlas was built on another CPU, where the last digits differ)"
+        return f"seed{'s' if len(shared) > 1 else ''} {seeds}: differs from the atlas by up to {worst:.4f}{where}."
+    vals = list(by_seed.values())
+    m, n = len(vals), len(mine)
+    mean, sd = float(sum(vals) / m), float(np.std(vals, ddof=1)) if m > 1 else math.nan
+    lo, hi = prediction_interval(mean, sd, m, n)
+    if not math.isfinite(lo):
+        return f"the atlas has one seed here ({mean:.3f}): too few to say what to expect."
+    inside = lo <= point.robustness <= hi
+    return (f"the atlas ({m} other seeds): the mean of {n} new seed{'s' if n > 1 else ''} should fall in "
+            f"[{lo:.3f}, {hi:.3f}] (95 %); this run's {point.robustness:.3f} "
+            + ("does." if inside else "does not: that happens 1 time in 20 by chance; check the setting."))
+
+
 @functools.lru_cache(maxsize=256)
 def _largest_min(dataset: str, image_size: int, clients: int, alpha, seed: int) -> int:
     return largest_min_size(load(dataset, image_size).train_y.cpu().numpy(), clients, alpha, seed)
@@ -322,25 +359,18 @@ class ExplorerModel(T.HasTraits):
             self.attempt, self.status = att, "finished"
 
     def comparison(self) -> str:
-        """The last point in words: against the atlas's measurement of the same setting (flagged
-        when it falls outside the measured band) and against the point before (paired)."""
+        """The last point in words, against the atlas's measurement of the same setting: seed by
+        seed where the atlas has the run's seeds ("reproduces the atlas to the last digit", or the
+        difference); otherwise against the 95 % prediction interval for the mean of that many
+        seeds. Then against the point before (paired by seed)."""
         if not self.results:
             return ""
-        last = self.results[-1]
-        out = []
-        measured = atlas_curves(from_dict(last.config).replace(reference=self.config.reference), self.preset_name)["alpha"]
-        alpha = np.inf if last.config["alpha"] is None else last.config["alpha"]
-        at = measured[np.isclose(measured["x"].astype(float), alpha)] if len(measured) else measured
-        if len(at):
-            m, sd, n = (float(at[k].iloc[0]) for k in ("robustness_mean", "robustness_sd", "n"))
-            inside = abs(last.robustness - m) <= sd + last.robustness_sd
-            out.append(f"atlas ({int(n)} seeds): {m:.3f} +- {sd:.3f}; this run "
-                       + ("agrees with it." if inside else "is OUTSIDE the measured band (seed noise "
-                          "alone rarely does this: check the setting, or the engine changed)."))
+        last, out = self.results[-1], []
+        out.append(against_atlas(last))
         if len(self.results) > 1:
             prev = self.results[-2]
             out.append(f"vs the previous setting ({describe(prev.config)}): {last.compare(prev)}")
-        return " ".join(out)
+        return " ".join(o for o in out if o)
 
     # ----- small helpers the GUI shows -----
     def pin(self) -> Optional[dict]:

@@ -1,71 +1,69 @@
-"""The paper beside the measurement: for each finding, one line with what the paper claims, what
-the shipped atlas measured at the explorer's current setting (paired interval, number of seeds)
-and the verdict in words (`findings.analyse`), with a link to the notebook that explains it.
+"""The paper beside the measurement: one line per finding with the package's verdict (the
+findings registry's judgement on the shipped atlas: the same words as the README, the notebooks
+and `dssl-lite findings`) and, where the explorer's setting differs from the finding's own, the
+same statistic at the explorer's setting, that setting named beside its verdict.
 
-No training: the lines read the atlas, so they answer as soon as a control moves, and they say so
-where the atlas goes the other way from the paper, or where it lacks the setting.
+No training: the lines read the atlas, so they answer as soon as a control moves; at IID or where
+the atlas lacks the setting they say so instead of judging.
 """
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import Optional
 
-from dssl_lite import atlas
 from dssl_lite.config import Config
-from dssl_lite.findings import FINDINGS, analyse
-from dssl_lite.report import interval
-from dssl_lite.stats import OPPOSITE, POINTS, SHOWS, UNCLEAR
-
-PLAIN = {SHOWS: "the atlas shows it", POINTS: "points the paper's way, but within the seed noise",
-         UNCLEAR: "not shown either way", OPPOSITE: "the atlas measured the opposite"}
-COLOR = {SHOWS: "#1b7f3b", POINTS: "#5f6b00", UNCLEAR: "#555", OPPOSITE: "#b00020"}
+from dssl_lite.findings import FINDINGS, Judgement, judgement
+from dssl_lite.findings.render import REPO_URL
+from dssl_lite.findings.verdicts import COLOURS
 
 
 @dataclass
 class Line:
     finding: int
-    claim: str
-    measured: str
-    verdict: str
-    notebook: str
+    package: Judgement             # the registry's judgement (its own setting)
+    here: Optional[Judgement]      # the same statistic at the explorer's setting, when that differs
+
+    @property
+    def verdict(self) -> str:
+        return self.package.verdict
+
+    def text(self) -> str:
+        j = self.package
+        out = (f"Finding {j.finding} ({j.objective}). The paper: {j.claim}. The package's verdict "
+               f"({j.setting}): {j.statistic} {j.numbers}: {j.verdict}.")
+        if self.here is not None:
+            out += f" At this setting ({self.here.setting}): {self.here.verdict}" + (
+                f", {self.here.numbers}" if self.here.verdict not in ("not measured", "no verdict at IID") else "") + "."
+        return out
 
     def html(self) -> str:
-        word = PLAIN.get(self.verdict, self.verdict)
-        return (f"<div class='dssl-paper-line' data-verdict='{html.escape(self.verdict)}'><b>Finding "
-                f"{self.finding}.</b> The paper: {html.escape(self.claim)}. <i>Measured here:</i> "
-                f"{html.escape(self.measured)}. <b style='color:{COLOR.get(self.verdict, '#555')}'>"
-                f"{html.escape(word)}</b> · <a href='{self.notebook}' target='_blank'>notebook</a></div>")
+        j, esc = self.package, html.escape
+        word = lambda v: f"<b style='color:{COLOURS.get(v, '#555')}'>{esc(v)}</b>"
+        here = ""
+        if self.here is not None:
+            h = self.here
+            nums = f", {esc(h.numbers)}" if h.verdict not in ("not measured", "no verdict at IID") else ""
+            here = f"<br><i>At this setting</i> ({esc(h.setting)}): {word(h.verdict)}{nums}"
+        nb = f"{REPO_URL}notebooks/{j.notebook}"
+        return (f"<div class='dssl-paper-line' data-finding='{j.finding}' data-verdict='{esc(j.verdict)}'>"
+                f"<b>Finding {j.finding}</b> ({esc(j.objective)}). The paper: {esc(j.claim)}. "
+                f"<i>The package's verdict</i> ({esc(j.setting)}): {esc(j.statistic)} {esc(j.numbers)}: "
+                f"{word(j.verdict)}{here} · <a href='{nb}' target='_blank'>notebook</a></div>")
 
 
-def _bases(cfg: Config) -> dict:
-    """The setting each finding is judged at, from the explorer's draft: finding 1 and 3 in FL at
-    the draft's alpha, finding 2 over the graphs, finding 4 at the draft's alpha."""
-    fl = cfg.replace(topology="fl", participation=1.0)
-    return {1: (fl, dict(alphas=[cfg.alpha])), 2: (cfg, {}), 3: (fl, {}), 4: (fl, {})}
-
-
-def lines(cfg: Config, preset_name: str) -> list[Line]:
-    """One `Line` per finding at `cfg`'s setting (alpha, graph, reference), from the atlases."""
+def lines(cfg: Config) -> list[Line]:
+    """One `Line` per finding: its judgement, and the judgement at `cfg`'s setting when different."""
     out = []
-    for number, (base, options) in _bases(cfg).items():
-        f = FINDINGS[number]
-        claim = f.claim
-        if cfg.alpha is None:
-            out.append(Line(number, claim, "at IID there is nothing to lose: move alpha left", UNCLEAR, f.notebook))
-            continue
-        table = atlas.shipped(f"{preset_name}-drift" if f.drift else preset_name)
-        rows = f.label_rows(table, base, **options) if len(table) else table
-        if not len(rows) or rows["arm"].nunique() < 2:
-            out.append(Line(number, claim, "not in the atlas at this setting", UNCLEAR, f.notebook))
-            continue
-        h = analyse(f, rows).headline
-        what = h["comparison"] + (f" ({h['metric']})" if h.get("metric") not in (None, "spearman") else "")
-        out.append(Line(number, claim, f"{what}: {interval(h)}", h["verdict"], f.notebook))
+    for n, f in FINDINGS.items():
+        package = judgement(n)
+        here = f.judge(f.at(cfg))
+        same = (here.setting, here.numbers, here.verdict) == (package.setting, package.numbers, package.verdict)
+        out.append(Line(n, package, None if same else here))
     return out
 
 
-def html_block(cfg: Config, preset_name: str) -> str:
-    body = "".join(line.html() for line in lines(cfg, preset_name))
-    return (f"<div class='dssl-paper' style='font-size:92%;line-height:1.5'><b>The paper beside the "
-            f"measurement</b> (the atlas at this setting, paired by seed; alpha {cfg.alpha if cfg.alpha else 'IID'})"
-            f"{body}</div>")
+def html_block(cfg: Config) -> str:
+    body = "".join(line.html() for line in lines(cfg))
+    return (f"<div class='dssl-paper' style='line-height:1.5'><b>The paper beside the measurement</b> "
+            f"(the shipped atlas, paired by seed; `dssl-lite findings` prints the same verdicts){body}</div>")

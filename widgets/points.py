@@ -2,6 +2,7 @@
 several seeds: one mean and spread on the robustness chart)."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -9,7 +10,7 @@ from typing import Optional
 import numpy as np
 
 from dssl_lite.config import Config
-from dssl_lite.stats import describe_difference, paired_difference, spread
+from dssl_lite.stats import paired_difference, spread
 
 
 @dataclass
@@ -78,6 +79,22 @@ class Point:
         theirs = {r.seed: r.robustness for r in other.runs}
         d = paired_difference([mine[s] for s in shared], [theirs[s] for s in shared])
         return describe_difference(d, "this", "previous")
+
+
+def describe_difference(d: dict, a: str, b: str, metric: str = "robustness") -> str:
+    """One sentence on a paired difference: the mean, its interval, and whether the interval
+    excludes 0, worded the same in both directions. One seed is never presented as a finding."""
+    head = f"{a} - {b} {metric}: {d['mean']:+.3f}"
+    if d["n"] < 2 or not math.isfinite(d.get("ci_low", math.nan)):
+        return f"{head} (one seed: no interval, so this is not a finding; run more seeds)"
+    ci = f"{d['ci_low']:+.3f} to {d['ci_high']:+.3f}"
+    if d["ci_low"] > 0:
+        said = f"{a} ahead beyond the seed noise"
+    elif d["ci_high"] < 0:
+        said = f"{b} ahead beyond the seed noise"
+    else:
+        said = "the interval includes 0: within the noise"
+    return f"{head} (95 % paired interval {ci}, {d['n']} seeds): {said}"
 
 
 def describe(cfg: dict) -> str:

@@ -1,13 +1,14 @@
 """MAR: MIM plus a local-to-global alignment regulariser (the paper's finding 3).
 
-`mar` is MAR as the paper's released code (FedMAR-DecMAR) computes it:
+`mar` is MAR after the paper's released code (FedMAR-DecMAR), with three differences named below:
   loss_k = MAE loss + gamma_k * MMD(local latents, global latent)
-- the local latents are the encoder's output tokens `[B, T, D]` (the visible patches; this
-  encoder has no class token), not pooled, with gradient;
+- the local latents are the encoder's output tokens `[B, T, D]` (the visible patches), not
+  pooled, with gradient; differs: this encoder has no class token (the code's latents include it);
 - the *global latent* is a constant: during a round each client averages its detached latents
   element-wise over its local steps; at aggregation the round's participants' averages are
-  averaged *unweighted* (FL; in DecL they mix with the gossip weights), and next round every
-  client aligns to it; the first round has no target, so no alignment;
+  averaged *unweighted* (FL), and next round every client aligns to it; the first round has no
+  target, so no alignment; differs: in DecL the target mixes with the gossip weights, where the
+  code's DecL runs with gamma 0 (its DecMAR is MIM);
 - the kernel is the code's (`ammd.gaussian_kernel`): a Gaussian of the squared difference summed
   over dimension 2 of `[B, 1, T, D] - [1, B, T, D]`, the *token* axis, so the kernel matrices are
   `[B, B, D]`, one kernel per feature; the loss is sum(K_xx) / (B(B-1)) + sum(K_yy) / (B(B-1))
@@ -21,8 +22,12 @@
   (`ammd.update_gamma_by_cosine`); `mar_schedule: constant` keeps `mar_weight` throughout (the
   readme's commands pass fixed values, 1e-3 in FL).
 
-`mar-shared` is `mar` with the code's shared-mask option: at each step every client of a run hides
-the same patches, so local latents and the global latent come from the same visible positions.
+The MAE part is this package's MIM, whose target is per-patch normalised pixels (MAE's
+`norm_pix_loss`); differs: the code's MAE loss is on raw pixels.
+
+`mar-shared` is not the code's: at each step every client of a run hides the same patches (one mask
+per step, used for reconstruction too); the code's shared-mask option draws one mask per round and
+uses it only in an extra alignment pass.
 
 `mar-mmd` is this package's earlier MAR: pooled latents, a textbook unbiased MMD^2 with a median
 bandwidth, the target mixed with data-size weights. `mar-ref` aligns, with a fixed weight, to the
@@ -86,7 +91,7 @@ class _Aligned(MIM):
         return {**state, "target": state["latent_sum"] / steps, "has_target": torch.ones_like(state["has_target"])}
 
 
-@OBJECTIVES.register("mar", "MAR as the paper's code computes it: MIM + its token-level MMD to the global latent")
+@OBJECTIVES.register("mar", "MAR after the paper's code: MIM + its token-level MMD to the global latent, annealed weight")
 class MAR(_Aligned):
     def forward(self, batch, state):
         latent, keep, mask = self.encode_masked(batch)  # (B, T, D)
@@ -95,7 +100,7 @@ class MAR(_Aligned):
         return loss + self.gamma(state["count"]) * align, {"latent": latent.detach()}
 
 
-@OBJECTIVES.register("mar-shared", "MAR (the paper's) with one mask per step shared by every client")
+@OBJECTIVES.register("mar-shared", "MAR with one mask per step shared by every client (not the paper's code's shared mask)")
 class MARSharedMask(MAR):
     def prepare(self, x, gen, common):
         """The run's one (batch, patches) noise draw for this step: every client of the run

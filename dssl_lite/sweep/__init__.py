@@ -33,7 +33,15 @@ from . import executors
 from .executors import RayStartError, execute, local, ray_tasks  # noqa: F401  (the package's surface)
 from .grid import MAX_RUNS, expand_groups, load_grid  # noqa: F401
 from .gridfile import GridLoader, read_grid  # noqa: F401
-from .store import SweepError, SweepLocked, clean_scratch, commit, locked, run_state, set_aside  # noqa: F401
+from .store import (  # noqa: F401
+    SweepError,
+    SweepLocked,
+    clean_scratch,
+    commit,
+    locked,
+    run_state,
+    set_aside,
+)
 
 
 class DiskFull(SweepError):
@@ -75,7 +83,7 @@ def sweep(grid, out, executor: str = "local", workers: int = 1, num_cpus: float 
 def _sweep_locked(g, out, executor, workers, num_cpus, num_gpus, address, progress) -> dict:
     from tqdm import tqdm
 
-    from ..report import sweep_summary
+    from .summary import sweep_summary
 
     clean_scratch(out)  # the scratch of a killed sweep: never a finished run
     executors.clean_stale_scratch()  # and of its killed runs, in the temp directory

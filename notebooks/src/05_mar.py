@@ -74,8 +74,12 @@ table
 # ## What we found (computed from the numbers above)
 
 # %%
-conclusion, metrics = study.conclude_mar(runs, configs[0], seeds)
-print(conclusion)
+from IPython.display import Markdown, display
+
+from dssl_lite.findings.render import conclude
+
+conclusion, metrics = conclude(3, runs, [configs[0].replace(alpha=a) for a in alphas])
+display(Markdown(conclusion))
 
 # %%
 study.write_result(output_dir, "05_mar", parameters, metrics, table, conclusion, runs)

@@ -1,12 +1,12 @@
 # %% [markdown]
 # # 07 · The four findings in one table, and a glossary
 #
-# What the paper claims, what dssl-lite measured at teaching scale (the `live` preset: scikit-learn's
-# digits, 10 clients, 300 local steps, on the definitions of the paper's code), the 95 % interval
-# of the paired difference over seeds, and the verdict in one of four words. The table is computed
-# here from the shipped atlases (`data/atlas/`), the same rows the explorer draws and notebooks
-# 03-06 read in quick mode; `docs/fidelity.md` has every table behind it. Each notebook explains
-# one row.
+# What the paper claims, what dssl-lite measured at the lesson scale (the `live` preset:
+# scikit-learn's digits, 10 clients, 600 local steps, on the definitions of the paper's code), the
+# statistic with its 95 % interval over seeds, and the verdict. The table is the package's one
+# judgement of each finding (`dssl-lite findings` prints the same), computed here from the shipped
+# atlases (`data/atlas/`), the same rows the explorer draws and notebooks 03-06 read in quick mode;
+# `docs/fidelity.md` has every table behind it. Each notebook explains one row.
 
 # %%
 # Colab, or any kernel without dssl-lite: install it into this kernel first (about a minute;
@@ -23,16 +23,22 @@ quick: bool = False                      # nothing trains here: the table reads 
 # %%
 from IPython.display import Markdown, display
 
-from dssl_lite import fidelity
+from dssl_lite.findings import judgements
+from dssl_lite.findings.render import summary_table
 
-display(Markdown(fidelity.summary(link_prefix="../")))
+display(Markdown(summary_table(judgements(), link_prefix="../")))
 
 # %% [markdown]
-# **How to read a verdict.** *Shows*: the whole 95 % interval of the paired difference lies on the
-# paper's side. *Points the paper's way but within the noise*: the mean does, the interval
-# includes 0, so more seeds could settle it. *Not shown either way*: the mean is on the other side
-# but the interval includes 0. *Goes the other way*: the whole interval lies on the other side.
-# A claim the data do not reject is never reported as agreement.
+# **How to read a verdict.** Each finding has a statistic (a paired difference, or a slope), its
+# 95 % interval over seeds, and a smallest effect of interest (below it, a difference would not
+# matter for the claim). *Shows*: the whole interval lies on the paper's side of 0. *Goes the other
+# way*: the whole interval lies on the other side. *No difference*: the whole interval lies inside
+# plus or minus the smallest effect of interest, so any effect is too small to matter. *Within the
+# noise*: the interval includes 0 and reaches past that band, so more seeds could still settle it
+# either way. The words are the same toward and against the paper. *Cannot tell: an arm
+# collapsed* means one objective learned (almost) nothing on IID data (its accuracy is within 0.10
+# of an untrained encoder's), so its ratio means nothing; *the measures disagree* (finding 4) means
+# CKA and MMD^2 point opposite ways; *not measured* means no shipped atlas has the rows.
 #
 # ## Glossary
 #

@@ -1,9 +1,9 @@
-"""`dssl-lite report`: the sweep summary's plots label their lines by the grid values."""
+"""`dssl-lite report` (sweep.summary): the sweep summary's plots label their lines by the grid values."""
 import json
 
 import pytest
 
-from dssl_lite import report
+from dssl_lite.sweep import summary as report
 
 
 def fake_sweep(out, axes, grid):
