@@ -27,6 +27,8 @@ from .stats import collapse_warning
 OnRound = Callable[[str, dict], None]  # (phase: "iid" | "non_iid", record) -> None; record has "seed"
 
 MEMORY: dict[str, tuple[dict, list, float]] = {}  # Config.key() -> (metrics, history, seconds)
+MEMORY_MAX = 500  # runs kept besides those in use (about 45 KB each at the live preset)
+_MEMORY_LOCK = threading.Lock()
 
 
 def train_stack(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
@@ -107,6 +109,7 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
         >>> results = run_many([preset("live", seed=s) for s in range(3)])  # 3 seeds + 3 baselines
     """
     t0 = time.perf_counter()
+    _make_room({k for c in cfgs for k in (c.train_key(), *(b.train_key() for b in baselines(c)))})
     jobs: list[tuple[Config, str]] = []
     wanted = set()
     for c in cfgs:
@@ -129,6 +132,18 @@ def run_many(cfgs: Sequence[Config], stop: Optional[threading.Event] = None,
     results = [recall(c) for c in cfgs]
     first_sim = trained[0][2] if trained else None
     return (results, first_sim) if keep_simulator else results
+
+
+def _make_room(needed: set) -> None:
+    """Keep `MEMORY` to `MEMORY_MAX` runs besides `needed` (the runs a call reads): an explorer
+    left open trains without end, and each run's history stays. The runs a call reads count as
+    used last; the longest unused go first, to be trained again (the same numbers) if asked for."""
+    with _MEMORY_LOCK:
+        for k in needed & MEMORY.keys():
+            MEMORY[k] = MEMORY.pop(k)
+        unused = [k for k in MEMORY if k not in needed]
+        for k in unused[: max(0, len(MEMORY) - MEMORY_MAX)]:
+            del MEMORY[k]
 
 
 def _headline(metrics: dict, cfg: Config) -> float:

@@ -2,11 +2,12 @@
 
 Starts JupyterLab on 127.0.0.1 (random free port, token) with the `live` preset, runs the
 notebook and checks the lesson view (the atlas's MIM and CL curves on one chart, labelled graph
-ticks, the paper beside the measurement), then switches to the `tiny` preset to train: moves
-alpha with the keyboard, presses Run and checks that the page updates (the readouts the kernel
-sends, the canvases ipympl sends), that a control moved during a run does not cancel it, that
-CL's loss chart falls while its loss falls, and that the feature-space picture is not upscaled
-and its table holds no NaN.
+ticks, the paper beside the measurement); at the `tiny` preset it moves alpha with the keyboard,
+presses Run and checks that the page updates (the readouts the kernel sends, the canvases ipympl
+sends), that a control moved during a run does not cancel it, that CL's loss chart falls while
+its loss falls, and that the feature panel says what to do before any run, then shows a picture
+that is not upscaled and a table with no NaN. The tests share one page but not its state: each
+first puts the explorer at its preset (`at_preset`: Reset, no results), so any order passes.
 Uses the system Chromium; never downloads a browser.
 """
 import importlib.util
@@ -21,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from dssl_lite.config import PRESETS
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +138,34 @@ def progress_widths(pg, done_js: str, timeout: float = 120.0) -> list:
     return pg.evaluate("() => window.dsslWidths")
 
 
+def at_preset(pg, name: str) -> None:
+    """The explorer as a fresh page at preset `name` shows it: nothing running, its settings
+    (Reset), no results or trained models, the alpha axis, a wide window."""
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+    explorer = pg.locator(".dssl-explorer")
+    if "running" in text(pg, ".dssl-status"):
+        explorer.locator("button.dssl-stop").click()
+        pg.wait_for_function("() => !document.querySelector('.dssl-explorer .dssl-status').innerText.includes('running')",
+                             timeout=60_000)
+    explorer.locator(".widget-dropdown", has_text="preset").locator("select").select_option(name)
+    explorer.locator("button.dssl-reset").click()  # the preset itself: Reset returns to it
+    explorer.locator(".widget-toggle-button", has_text="alpha").click()
+    clients = PRESETS[name]["clients"]
+    pg.wait_for_function("""n => { const r = document.querySelector('.dssl-explorer .dssl-readout');
+        const s = document.querySelector('.dssl-explorer .dssl-status');
+        return r && s && r.innerText.includes(n + ' clients') && s.innerText.includes('no runs yet'); }""",
+                         arg=clients, timeout=60_000)
+
+
+def run_to_the_end(pg, timeout: float = 180.0) -> str:
+    """Press Run and wait for the status to say the run finished -> that status."""
+    before = text(pg, ".dssl-status")
+    pg.locator(".dssl-explorer button.dssl-run").click()
+    pg.wait_for_function("""t0 => { const e = document.querySelector('.dssl-explorer .dssl-status');
+        return e && e.innerText !== t0 && e.innerText.includes('finished'); }""", arg=before, timeout=timeout * 1000)
+    return text(pg, ".dssl-status")
+
+
 def set_slider(pg, name: str, value) -> None:
     """Type a value into a slider's readout box (ipywidgets' editable readout), as a user can."""
     box = pg.locator(".dssl-explorer .widget-hslider", has_text=name).first.locator(".widget-readout")
@@ -158,6 +189,7 @@ def test_the_lesson_view_compares_objectives_graphs_and_the_paper(page):
     500 px wide, the graphs axis labelled by name and average degree, one paper-beside-measurement
     line per finding."""
     pg = page
+    at_preset(pg, "live")
     assert "10 clients" in text(pg, ".dssl-readout")
     chart = text(pg, ".dssl-robustness-text")
     assert "mim (" in chart and "cl (" in chart, chart  # both objectives' curves are drawn
@@ -174,16 +206,11 @@ def test_the_lesson_view_compares_objectives_graphs_and_the_paper(page):
     ticks = text(pg, ".dssl-robustness-text").split("x axis:")[1].split(";")[0]
     assert "ring (2.0)" in ticks and "fl (9.0)" in ticks and ticks.count("|") >= 3, ticks
     shoot(pg, "explorer-connectivity.png")
-    pg.locator(".dssl-explorer .widget-toggle-button", has_text="alpha").click()
-    pg.set_viewport_size({"width": 1400, "height": 1000})
-    dropdown = pg.locator(".dssl-explorer .widget-dropdown", has_text="preset").locator("select")
-    dropdown.select_option("tiny")  # train small from here on
-    pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-readout').innerText.includes('4 clients')",
-                         timeout=60_000)
 
 
 def test_explorer_runs_in_jupyterlab(page, tmp_path):
     pg = page
+    at_preset(pg, "tiny")
     explorer = pg.locator(".dssl-explorer")
     readout0 = text(pg, ".dssl-readout")
     assert "alpha 0.1" in readout0 and "4 clients" in readout0
@@ -232,6 +259,7 @@ def test_explorer_runs_in_jupyterlab(page, tmp_path):
 
 def test_a_control_moved_during_a_run_does_not_cancel_it_and_cl_loss_falls(page):
     pg = page
+    at_preset(pg, "tiny")
     explorer = pg.locator(".dssl-explorer")
     explorer.locator(".widget-dropdown", has_text="objective").locator("select").select_option("cl")
     set_slider(pg, "rounds", 12)
@@ -252,9 +280,15 @@ def test_a_control_moved_during_a_run_does_not_cancel_it_and_cl_loss_falls(page)
     assert last < first and "falling: learning" in loss, loss  # CL's negative loss fell: the chart falls
 
 
-def test_the_feature_panel_is_not_upscaled_and_has_no_nan(page):
+def test_the_feature_panel_says_what_to_do_first_then_is_not_upscaled_and_has_no_nan(page):
     pg = page
+    at_preset(pg, "tiny")
     explorer = pg.locator(".dssl-explorer")
+    explorer.locator("button.dssl-features").click()  # nothing trained yet: it says what to do
+    notice = explorer.locator(".dssl-features-notice")
+    notice.wait_for(state="visible", timeout=30_000)
+    assert "No run has finished yet" in notice.inner_text() and "Run" in notice.inner_text()
+    run_to_the_end(pg)
     explorer.locator("button.dssl-features").click()
     img = explorer.locator(".dssl-features-image img, img.dssl-features-image").first
     img.wait_for(state="visible", timeout=240_000)
@@ -270,6 +304,7 @@ def test_the_feature_panel_is_not_upscaled_and_has_no_nan(page):
 
 def test_narrow_page_keeps_controls_visible(page):
     pg = page
+    at_preset(pg, "tiny")
     pg.set_viewport_size({"width": 700, "height": 1000})
     pg.locator(".dssl-explorer").wait_for(timeout=30_000)
     time.sleep(1.0)  # let JupyterLab re-layout
@@ -296,6 +331,7 @@ def test_dead_end_sequence_ends_in_a_run_or_a_reason(page):
     """Small alpha, many clients: the explorer lowers the minimum client size (and says so) and
     runs, or disables Run with the reason in words; never silence."""
     pg = page
+    at_preset(pg, "tiny")
     set_slider(pg, "alpha", 0.0316)
     set_slider(pg, "clients", 26)
     pg.wait_for_function("""() => { const r = document.querySelector('.dssl-explorer .dssl-readout');
@@ -308,10 +344,7 @@ def test_dead_end_sequence_ends_in_a_run_or_a_reason(page):
         assert error.count() and "clients" in error.first.inner_text()
         return
     assert notice.count() and "lowered" in notice.first.inner_text()
-    before = text(pg, ".dssl-status")
-    run.click()
-    pg.wait_for_function("""t0 => { const e = document.querySelector('.dssl-explorer .dssl-status');
-        return e && e.innerText !== t0 && e.innerText.includes('finished'); }""", arg=before, timeout=180_000)
+    run_to_the_end(pg)
     assert "26 clients" in text(pg, ".dssl-readout")
 
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 pytest.importorskip("ipywidgets")
-from dssl_lite.config import from_dict  # noqa: E402
+from dssl_lite.config import PRESETS, from_dict  # noqa: E402
 from dssl_widgets import build_explorer  # noqa: E402
 
 
@@ -67,6 +67,35 @@ def test_run_adds_a_result_with_robustness():
     assert "<b>1</b> setting(s) finished" in ex.status.value and f"{res.robustness:.3f}" in ex.status.value
     ex.model.pin()
     assert len(ex.views["loss"].ghost.get_data()[0]) == ex.model.config.rounds
+
+
+def test_the_feature_panel_says_what_to_do_before_any_run():
+    from dssl_widgets.features_panel import NOTHING_YET
+
+    ex = build_explorer("tiny", backend="image", seeds=1)
+    ex.features.button.click()
+    panel = ex.features.table.value
+    assert panel == NOTHING_YET and "No run has finished yet" in panel and "press <b>Run</b>" in panel
+    assert ex.features.image.layout.display == "none" and not ex.model.running  # nothing queued
+    ex.close()
+
+
+def test_participation_below_1_at_the_live_preset_leaves_every_view_working():
+    """FL's participation slider below 1 at the live preset: every view redraws (the paper's
+    lines, the graphs axis), no display error; a graph then takes everyone, and says so."""
+    ex = build_explorer("live", backend="image", seeds=1)
+    failures = []
+    ex.model.observe(lambda ch: failures.append(ch["new"]), "failure")
+    ex.controls["participation"].value = 0.5
+    assert ex.model.config.participation == 0.5 and ex.model.error is None
+    assert ex.paper.value.count("dssl-paper-line") == 4
+    ex.x_axis.value = "degree"
+    ex.controls["topology"].value = "ring"
+    assert ex.model.error is None and ex.model.config.topology == "ring"
+    assert ex.controls["participation"].value == 1.0 and ex.controls["participation"].disabled
+    assert "participation set from 0.5 to 1" in ex.notice.value
+    assert not failures, failures
+    ex.close()
 
 
 def test_moving_alpha_during_a_run_does_not_lose_it():
@@ -166,16 +195,10 @@ def test_preset_and_reset_restore_controls():
     ex.controls["clients"].value = 7
     assert ex.preset.value == "custom"
     ex.preset.value = "live"
-    assert ex.controls["clients"].value == 10 and ex.model.config.rounds == 30
+    assert ex.controls["clients"].value == 10 and ex.model.config.rounds == PRESETS["live"]["rounds"]
     ex.controls["clients"].value = 3
     ex.reset_button.click()
     assert ex.controls["clients"].value == 10 and ex.results == []
-
-
-def test_feature_panel_asks_for_a_run_first():
-    ex = build_explorer("tiny", backend="image", seeds=1)
-    ex.features.button.click()
-    assert "Finish a run first" in ex.features.table.value and not ex.model.running
 
 
 @pytest.mark.slow

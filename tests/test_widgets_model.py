@@ -69,3 +69,55 @@ def test_a_dropped_explorer_model_frees_its_thread_and_models():
         time.sleep(0.05)
 
 
+
+
+def test_close_leaves_no_trained_simulator_alive():
+    """After close() nothing holds a trained simulator (its client states, its worker tensors):
+    not the model's dict of the last two, its attempts, results or live curves."""
+    import gc
+    import weakref
+
+    from dssl_widgets.model import ExplorerModel
+
+    m, refs = ExplorerModel(preset("tiny"), "tiny"), []
+    m.seeds = 1
+    for alpha in (0.1, 0.5, 1.0):
+        assert m.set(alpha=alpha) and m.run() and m.wait(90)
+        refs.append(weakref.ref(list(m.simulators.values())[-1]))  # this run's
+    assert [r() is not None for r in refs] == [False, True, True]  # the last two are kept
+    m.close()
+    gc.collect()
+    assert all(r() is None for r in refs), "a closed model still holds a trained simulator"
+    assert not m.attempts and not m.results
+
+
+def test_reset_forgets_the_trained_models():
+    pytest.importorskip("ipywidgets")
+    from dssl_widgets import build_explorer
+    from dssl_widgets.features_panel import NOTHING_YET
+
+    ex = build_explorer("tiny", backend="image", seeds=1)
+    assert ex.run() and ex.wait(90) and ex.model.simulators
+    ex.reset_button.click()
+    assert ex.wait(30) and not ex.model.simulators and not ex.results
+    ex.features.button.click()  # nothing to compare now: it says so
+    assert ex.features.table.value == NOTHING_YET
+    ex.close()
+
+
+def test_participation_below_1_is_fl_only_and_a_graph_takes_everyone():
+    """FL samples clients, a graph has everyone take part: at the live preset (FL) a
+    participation of 0.5 is a valid draft with its cheap views; moving to a graph sets it to 1
+    and says so, instead of an error about the slider a graph disables."""
+    from dssl_widgets.model import ExplorerModel
+
+    m = ExplorerModel(preset("live"), "live")
+    failures = []
+    m.observe(lambda ch: failures.append(ch["new"]), "failure")
+    assert m.set(participation=0.5) and m.error is None and m.config.participation == 0.5
+    assert m.set(topology="ring") and m.error is None, m.error
+    assert m.config.participation == 1.0 and m.values["participation"] == 1.0
+    assert "participation set from 0.5 to 1" in m.notice
+    assert m.set(topology="fl") and m.config.participation == 1.0 and "participation" not in m.notice
+    assert not failures and m.failure is None
+    m.close()
