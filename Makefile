@@ -26,7 +26,8 @@ demo: $(VENV)/.base
 	$(VENV)/bin/dssl-lite demo
 
 # The browser test drives Debian's Chromium (never a downloaded browser); notebooks run under
-# nbmake in quick mode (CI=true).
+# nbmake in quick mode (CI=true). The tests run in a new random order each time (pytest-randomly);
+# the last line names the seed that repeats it (--randomly-seed=N).
 test: $(VENV)/.full
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
 	  >/dev/null 2>&1 || echo "note: chromium could not be installed; the browser test will skip"

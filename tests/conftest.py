@@ -27,3 +27,11 @@ def tiny():
     from dssl_lite import preset
 
     return preset("tiny")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The test order's seed last, where a failure is read (`-q` hides pytest-randomly's header):
+    the same order again is `--randomly-seed=N`."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"tests ran in random order: --randomly-seed={seed} repeats it")
