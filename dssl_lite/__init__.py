@@ -14,11 +14,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 __version__ = "0.1.0"
 
 # Imported lazily (PEP 562) so that `dssl-lite --help` and config errors answer without torch.
-_EXPORTS = {"Config": "config", "ConfigError": "errors", "PRESETS": "config", "from_dict": "config",
-            "preset": "config", "run": "experiment", "run_many": "experiment", "run_seeds": "experiment",
-            "train": "experiment", "Result": "results",
-            "Simulator": "simulator", "Stopped": "simulator",
-            "Diverged": "simulator"}
+_EXPORTS = {"Config": "config", "ConfigError": "errors", "PRESETS": "presets", "from_dict": "config",
+            "preset": "presets", "run": "experiment", "run_many": "experiment", "run_seeds": "experiment",
+            "train": "experiment", "Result": "results", "Simulator": "simulator", "Stopped": "errors",
+            "Diverged": "errors"}
 __all__ = [*_EXPORTS, "__version__"]
 
 

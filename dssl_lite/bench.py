@@ -24,8 +24,9 @@ from typing import Optional
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import preset
+from .presets import preset
 from .simulator import Simulator
+from .workers import InThread, Processes
 
 STRATEGIES = ("vmap-all", "chunks", "loop")
 
@@ -74,8 +75,7 @@ def bench_config(clients: int, objective: str = "mim", device: str = "auto", **o
 def flops_per_client_step(objective: str = "mim", clients: int = 10) -> float:
     """FLOPs of one client's local step (forward and backward; AdamW's elementwise work is not
     counted by torch's flop counter), from a counted step of `clients` clients."""
-    sim = Simulator(bench_config(clients, objective))
-    sim.pool = None  # counted here, in this process
+    sim = Simulator(bench_config(clients, objective), executor=InThread())  # counted here, in this process
     with FlopCounterMode(display=False) as fc:
         sim.begin_round().step()
     return fc.get_total_flops() / clients
@@ -92,16 +92,12 @@ def time_strategy(strategy: str, clients: int, objective: str = "mim", compiled:
                   min_seconds: float = 2.0) -> dict:
     """Steady client-steps per second of one strategy (after warm-up steps; the first step's
     seconds, which include compiling, reported apart)."""
-    from . import workers
-
     cores = os.cpu_count() or 1
-    sim = Simulator(_strategy_config(strategy, clients, objective, compiled))
-    if strategy == "vmap-all":
-        sim.pool = None
-    elif sim.pool is None:  # small jobs run in this thread by default; here every core's worker
-        os.environ["DSSL_WORKERS"] = str(cores)
-        sim.pool = workers.pool()
-        sim._attach()
+    # vmap-all: one call in this thread (its own intra-op threads below); the others: every core's
+    # worker process, whatever the job's size (small jobs run in this thread by default)
+    os.environ["DSSL_WORKERS"] = str(cores)
+    sim = Simulator(_strategy_config(strategy, clients, objective, compiled),
+                    executor=InThread() if strategy == "vmap-all" else Processes())
     rnd = sim.begin_round()
     if strategy == "vmap-all":  # the engine before this one: one call, every core an intra-op thread
         c = sim.clients
@@ -221,8 +217,7 @@ def profile_step(clients: int = 100, objective: str = "mim", steps: int = 3, top
     CPU time (CUDA time on a GPU), over `steps` steps after a warm-up, in this thread."""
     from torch.profiler import ProfilerActivity, profile
 
-    sim = Simulator(bench_config(clients, objective, device))
-    sim.pool = None  # profiled here, in this process
+    sim = Simulator(bench_config(clients, objective, device), executor=InThread())  # profiled in this process
     rnd = sim.begin_round()
     rnd.step()
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if sim.device.type == "cuda" else [])
@@ -236,8 +231,7 @@ def profile_step(clients: int = 100, objective: str = "mim", steps: int = 3, top
 
 def memory_at(clients: int, objective: str = "mim") -> float:
     """Peak MB of a process that builds and steps `clients` clients (chunked, this thread)."""
-    sim = Simulator(bench_config(clients, objective))
-    sim.pool = None
+    sim = Simulator(bench_config(clients, objective), executor=InThread())
     sim.begin_round().step()
     return peak_mb(sim.device)
 

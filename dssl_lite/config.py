@@ -6,7 +6,7 @@ the names a field may take (objectives, topologies, datasets, encoders) come fro
 """
 from __future__ import annotations
 
-import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Optional
 
 from .errors import ConfigError, short
-from .registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES
+from .registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES, load_all
 
 PROBES = ("knn", "linear")
 DEVICES = ("auto", "cpu", "cuda")
@@ -22,17 +22,22 @@ SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "bfloat16")
 STRATEGIES = ("auto", "vmap", "loop")
 PARTITIONS = ("dirichlet", "dirichlet-balanced")
-MIXINGS = ("metropolis", "size")
-MAR_SCHEDULES = ("cosine", "constant")
 OPTIMIZER_STATES = ("keep", "fresh")
 REFERENCES = ("fl-iid", "same-graph")
 DECL_EVALS = ("average", "local-mean")
 IID_WORDS = ("iid", "none", "inf", "+inf", ".inf", "infinity")  # alpha spellings that mean "no skew at all"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Config:
-    """Everything that decides a run. Same config + same seed -> same numbers on CPU."""
+    """Everything that decides a run. Same config + same seed -> same numbers on CPU.
+
+    The fields below are the ones every run has. A part (an objective, a topology) declares the
+    fields only it reads where it is registered (`registry.Param`: `mask_ratio`, `mar_weight`,
+    `mar_schedule` for the MIM and MAR objectives; `degree`, `gossip_steps`, `mixing` for gossip
+    graphs; `participation` for FL): `Config(mask_ratio=0.5)`, `cfg.mask_ratio`, `as_dict()`,
+    `--set`, grids and widgets treat them like any field, and a new part's field is one `Param`
+    in its own file."""
 
     # data and partition
     dataset: str = "mnist5k"            # a registered dataset; see data.py
@@ -41,22 +46,15 @@ class Config:
     alpha: Optional[float] = 0.1        # Dirichlet concentration; None = IID equal split
     min_client_size: int = 10           # a Dirichlet draw is repeated until every client has this many
     partition: str = "dirichlet"        # dirichlet (sizes vary) | dirichlet-balanced (as the paper's code: equal sizes)
-    # communication
+    # communication (the topology's own fields: degree, gossip_steps, mixing, participation)
     topology: str = "fl"                # fl = FedAvg server; others = DecL gossip graphs; none = no talk
-    degree: int = 2                     # node degree (regular) / expected degree (erdos_renyi)
-    gossip_steps: int = 1               # mixing steps per round (DecL)
-    mixing: str = "metropolis"          # DecL weights: metropolis | size (as the paper's code: a node and its neighbours by data size)
-    participation: float = 1.0          # FL: fraction of clients sampled each round
-    # model and objective
+    # model and objective (the objective's own fields: mask_ratio, mar_weight, mar_schedule)
     objective: str = "mim"
     model: str = "vit_tiny"
     width: int = 64
     depth: int = 2
     heads: int = 4
     patch_size: int = 4
-    mask_ratio: float = 0.75            # MIM / MAR
-    mar_weight: float = 0.1             # MAR: alignment weight (mar: its annealed start value)
-    mar_schedule: str = "cosine"        # MAR's weight: cosine (as the paper's code anneals it) | constant
     # optimisation
     rounds: int = 30
     local_steps: int = 20
@@ -71,18 +69,39 @@ class Config:
     knn_k: int = 20
     reference: str = "fl-iid"           # robustness against: fl-iid (FL's IID accuracy, one scale for every graph; the paper's code computes no ratio) | same-graph
     decl_eval: str = "average"          # DecL accuracy of: average (as the paper's code: the data-size-weighted average model) | local-mean
-    # execution
     seed: int = 0
+    # execution: how the work runs. In a run's identity only through its resolved plan
+    # (`plan.py`: device, strategy, and for a compiled call its chunk), except `precision`.
+    precision: str = "float32"          # bfloat16 = autocast in the local step (moves the numbers)
     device: str = "auto"
-    precision: str = "float32"          # bfloat16 = autocast in the local step
     strategy: str = "auto"              # auto/vmap: clients vmapped in chunks; loop: the per-client oracle
     client_chunk: int = 0               # clients of a run per call; 0 = the device's rule (plan.py)
-    compile: bool = False               # torch.compile each chunk's gradient (long runs; see docs/speed.md)
+    compile: bool = False               # torch.compile each chunk's gradient (see docs/speed.md)
+    # the parts' own fields that differ from their defaults, as sorted (name, value) pairs
+    parts: tuple = ()
 
-    def __post_init__(self):
+    def __init__(self, **values: Any):
+        known = set(CORE)
+        for name in CORE:
+            object.__setattr__(self, name, values.pop(name, CORE[name]))
+        params = load_all()
+        for name in values:
+            if name not in params:
+                raise ConfigError(short(name).strip("'"), f"unknown field; allowed: {', '.join(field_names())}")
+        object.__setattr__(self, "parts", tuple(sorted((k, v) for k, v in values.items() if v != params[k].default)))
         if isinstance(self.alpha, float) and self.alpha == math.inf:  # one meaning of infinity: IID
             object.__setattr__(self, "alpha", None)
+        del known
         validate(self)
+
+    def __getattr__(self, name: str) -> Any:
+        """A part's own field: its value here, or its declared default."""
+        if name.startswith("__") or name == "parts":
+            raise AttributeError(name)
+        params = load_all()
+        if name not in params:
+            raise AttributeError(f"Config has no field {name!r}")
+        return dict(object.__getattribute__(self, "parts")).get(name, params[name].default)
 
     @property
     def iid(self) -> bool:
@@ -92,12 +111,18 @@ class Config:
     def is_federated(self) -> bool:
         return TOPOLOGIES.get(self.topology).obj.federated
 
+    def reads(self, name: str) -> bool:
+        """Whether a part this config chose declares field `name` (it can move a number)."""
+        return any(p.name == name for p in (*OBJECTIVES.params(self.objective), *TOPOLOGIES.params(self.topology)))
+
     def replace(self, **changes: Any) -> "Config":
         """A validated copy with some fields changed (unknown names are rejected)."""
         return from_dict({**self.as_dict(), **changes})
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every field as a plain value: the common ones, then every part's (declared) field."""
+        return {**{name: getattr(self, name) for name in CORE},
+                **{name: getattr(self, name) for name in load_all()}}
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), sort_keys=True)
@@ -108,32 +133,30 @@ class Config:
         plan. Runtime choices that cannot move a number (the `auto` device alias, chunking) are
         not in it, so `device="auto"` and the device it resolves to are one identity, and a new
         field added with a default leaves every existing identity unchanged."""
-        defaults = {f.name: f.default for f in fields(self)}
-        d = {k: v for k, v in self.as_dict().items()
-             if k not in RUNTIME and v != defaults[k] and k not in self.unused_fields()}
+        defaults, unused = default_values(), self.unused_fields()
+        d = {k: v for k, v in self.as_dict().items() if k not in RUNTIME and v != defaults[k] and k not in unused}
         d["plan"] = self.plan()
         return d
 
+    @functools.cached_property
+    def _key(self) -> str:
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:16]
+
     def key(self) -> str:
         """A short canonical hash of `identity()`: equal keys, equal numbers (on one machine)."""
-        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:16]
+        return self._key
 
     def train_key(self) -> str:
         """The key of what is trained: the identity without the headline choices (`VIEWS`),
         which only pick among numbers every run records."""
-        return self.replace(**{k: DEFAULTS_OF[k] for k in VIEWS}).key()
+        return self.replace(**{k: CORE[k] for k in VIEWS}).key()
 
     def unused_fields(self) -> set:
         """Fields this config's objective, topology and split never read (their values cannot
         matter): `mask_ratio` for CL, `degree` for a ring, `min_client_size` for an IID split."""
-        out = set(OBJECTIVE_FIELDS) - set(OBJECTIVES.get(self.objective).obj.fields)
-        graph = TOPOLOGIES.get(self.topology).obj
-        if not graph.uses_degree:
-            out.add("degree")
-        if graph.federated:
-            out |= {"gossip_steps", "mixing", "decl_eval", "reference"}  # FL is its own fl-iid reference
-        elif self.topology == "none":
-            out |= {"gossip_steps", "mixing"}
+        out = {name for name in load_all() if not self.reads(name)}
+        if self.is_federated:
+            out |= set(VIEWS)  # FL is its own fl-iid reference, and has no DecL evaluation
         if self.iid:
             out |= {"min_client_size", "partition"}  # every IID split is the same equal random split
         return out
@@ -145,12 +168,21 @@ class Config:
         return resolve(self).identity()
 
 
-FIELD_NAMES = tuple(f.name for f in fields(Config))
-DEFAULTS_OF = {f.name: f.default for f in fields(Config)}
+CORE = {f.name: f.default for f in fields(Config) if f.name != "parts"}  # the fields every run has
+
+
+def field_names() -> tuple[str, ...]:
+    """Every config field: the common ones and every registered part's."""
+    return (*CORE, *load_all())
+
+
+def default_values() -> dict:
+    return {**CORE, **{name: p.default for name, p in load_all().items()}}
+
+
 # How the work runs: in the identity only through the resolved plan (`plan()`), so that the
 # `auto` device and the device it resolves to, or a chunking that moves no number, are one run.
 RUNTIME = ("device", "strategy", "client_chunk", "compile")
-OBJECTIVE_FIELDS = ("mask_ratio", "mar_weight", "mar_schedule")  # read only by objectives listing them in `fields`
 # Fields that choose which of a run's recorded numbers is the headline (every result records all
 # of them): configs that differ only here are one training (`Config.train_key`).
 VIEWS = ("reference", "decl_eval")
@@ -186,6 +218,15 @@ def _float_range(name, value, lo, hi, lo_open=False):
         raise ConfigError(name, f"got {short(value)}; allowed: a number in {bracket}{lo}, {hi}]")
 
 
+def _declared_by(param) -> str:
+    """`topology is fl`: which parts read a field."""
+    for registry in (TOPOLOGIES, OBJECTIVES):
+        who = [n for n in registry.names() if param in registry.params(n)]
+        if who:
+            return f"{registry.axis} is {' or '.join(who)}"
+    return "a part reads it"
+
+
 def validate(c: Config) -> None:
     """Raise ConfigError naming the first bad field. Everything that can be known before any work
     starts is checked here, graph feasibility included."""
@@ -197,17 +238,15 @@ def validate(c: Config) -> None:
     _int_range("min_client_size", c.min_client_size, 1, 100000)
     _choice("partition", c.partition, PARTITIONS)
     _choice("topology", c.topology, TOPOLOGIES.names())
-    graph = TOPOLOGIES.get(c.topology).obj
-    _int_range("degree", c.degree, 1)
-    if graph.uses_degree and (why := graph.check(c.clients, c.degree)):
-        raise ConfigError("degree", why)
-    _int_range("gossip_steps", c.gossip_steps, 1, 100)
-    _choice("mixing", c.mixing, MIXINGS)
-    _float_range("participation", c.participation, 0.0, 1.0, lo_open=True)
-    if c.participation < 1 and not graph.federated:
-        raise ConfigError("participation", f"got {c.participation}; allowed: 1 unless topology is fl "
-                          "(gossip clients all take part)")
     _choice("objective", c.objective, OBJECTIVES.names())
+    for name, param in load_all().items():  # every part's field, read or not, is in its range
+        value = getattr(c, name)
+        param.check(value)
+        if param.strict and value != param.default and not c.reads(name):
+            raise ConfigError(name, f"got {short(value)}; allowed: {param.default:g} unless {_declared_by(param)}")
+    graph = TOPOLOGIES.get(c.topology).obj
+    if c.reads("degree") and (why := graph.check(c.clients, c.degree)):
+        raise ConfigError("degree", why)
     _choice("model", c.model, ENCODERS.names())
     _int_range("width", c.width, 8, 1024)
     _int_range("depth", c.depth, 1, 24)
@@ -219,9 +258,6 @@ def validate(c: Config) -> None:
         raise ConfigError("patch_size", f"must divide image_size {c.image_size}; got {c.patch_size}")
     if ENCODERS.get(c.model).meta.get("power_of_two_patch") and c.patch_size & (c.patch_size - 1):
         raise ConfigError("patch_size", f"{c.model} needs a power of two; got {c.patch_size}")
-    _float_range("mask_ratio", c.mask_ratio, 0.0, 0.95, lo_open=True)
-    _float_range("mar_weight", c.mar_weight, 0.0, 1e4)
-    _choice("mar_schedule", c.mar_schedule, MAR_SCHEDULES)
     _int_range("rounds", c.rounds, 1, 100000)
     _int_range("local_steps", c.local_steps, 1, 100000)
     _int_range("batch_size", c.batch_size, 4, 4096)
@@ -256,7 +292,7 @@ def _coerce(name: str, value: Any) -> Any:
         except (TypeError, ValueError, OverflowError):  # 10**400 has no float
             raise ConfigError("alpha", f"got {short(value)}; allowed: a number > 0 or 'iid'") from None
         return None if math.isinf(value) and value > 0 else value
-    default = Config.__dataclass_fields__[name].default
+    default = default_values()[name]
     if isinstance(default, bool):
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
             return value.lower() in ("true", "1")
@@ -295,77 +331,11 @@ def from_dict(d: Any, base: Optional[Config] = None) -> Config:
                               f"{', '.join(STRATEGIES)})")
         if word in (False, "false"):
             d.setdefault("strategy", "loop")
-    unknown = sorted(set(d) - set(FIELD_NAMES))
+    names = field_names()
+    unknown = sorted(set(d) - set(names))
     if unknown:
-        raise ConfigError(short(unknown[0]).strip("'"), f"unknown field; allowed: {', '.join(FIELD_NAMES)}")
+        raise ConfigError(short(unknown[0]).strip("'"), f"unknown field; allowed: {', '.join(names)}")
     values = (base or Config()).as_dict()
     values.update({k: _coerce(k, v) for k, v in d.items()})
     return Config(**values)
 
-
-# Named presets: small dicts of overrides on the defaults. `paper` is a paper-scale setting for a GPU
-# on the paper's code's definitions (its minimum-degree-10 graph, data-size mixing, balanced split,
-# fresh AdamW, alpha 0.1) but not its model or data: a ViT 192 wide, 12 deep at 32 px on CIFAR-10
-# with a linear probe and all 20 clients every round, where the code pre-trains a ViT 320 wide, 9
-# deep at 224 px on Mini-ImageNet, samples 5 of 100 clients in FL and fine-tunes.
-PRESETS: dict[str, dict] = {
-    "default": {},
-    # The lesson scale: the explorer's, the demo's and notebooks 03-06's default. The smallest
-    # measured scale at which finding 1 shows on five seeds (docs/fidelity.md, the regime map):
-    # 600 local steps (60 rounds x 10) of a one-block ViT on digits, 10 clients, alpha 0.01 (about
-    # one class per client). Compiled (torch.compile): about twice as fast as eager on CPU, with
-    # numbers of its own (the plan is part of every key). Its DecL graphs gossip with the paper's
-    # data-size weights.
-    "live": dict(dataset="digits", clients=10, alpha=0.01, rounds=60, local_steps=10, batch_size=16,
-                 depth=1, lr=2e-3, mixing="size", compile=True),
-    # The same model at half the training (300 local steps), eager: quick enough for tests and CI,
-    # and the scale of the earlier atlases (`live-short*.csv`). Finding 1 is inside the seed noise here.
-    "live-short": dict(dataset="digits", clients=10, alpha=0.01, rounds=30, local_steps=10, batch_size=16,
-                       depth=1, lr=2e-3, mixing="size"),
-    "tiny": dict(rounds=2, local_steps=2, clients=4, batch_size=8, width=32, depth=1, heads=2),
-    # Teaching presets, one per finding: one run (non-IID + IID baseline) stays under 2 minutes on
-    # 2 CPU cores. 16 clients (250 images each, ~1-3 classes at alpha 0.1) cost little more than
-    # 4: a vmapped step is overhead-bound. The linear probe, because at this training length
-    # MIM's kNN accuracy sits at the random floor. 1, 3 and 4 share every value but the objective,
-    # so `reproduce` trains their MIM/CL runs once.
-    "teach-mim-vs-cl": dict(clients=16, alpha=0.1, rounds=12, local_steps=5, lr=2e-3, probe="linear"),
-    "teach-connectivity": dict(clients=16, alpha=0.1, rounds=12, local_steps=5, lr=2e-3, probe="linear",
-                               topology="ring"),
-    "teach-mar": dict(clients=16, alpha=0.1, rounds=12, local_steps=5, lr=2e-3, probe="linear",
-                      objective="mar"),
-    "teach-features": dict(clients=16, alpha=0.1, rounds=12, local_steps=5, lr=2e-3, probe="linear",
-                           objective="cl"),
-    # Long enough for every arm to clear the random-encoder floor (600 local steps): minutes, not
-    # seconds (docs/fidelity.md has the measured times).
-    "teach-long": dict(clients=10, alpha=0.1, rounds=60, local_steps=10, lr=1e-3, probe="knn"),
-    # The paper's definitions at CPU scale (the embedded MNIST, the live model): its balanced
-    # Dirichlet split, a new AdamW every round, averaged-model evaluation, one IID FL reference.
-    # FL samples 5 of 100 clients per round, each training about 2 local epochs (5 steps of 16 on
-    # ~40 images); DecL gossips on the paper's graph (a random tree, then edges until every client
-    # has 10 neighbours) with data-size weights, as its readme's DecL run (20 clients, alpha 0.01).
-    "paper-like": dict(clients=100, participation=0.05, alpha=0.1, partition="dirichlet-balanced",
-                       optimizer_state="fresh", rounds=100, local_steps=5, batch_size=16, depth=1, lr=2e-3),
-    "paper-like-decl": dict(clients=20, topology="min_degree", degree=10, mixing="size", alpha=0.01,
-                            partition="dirichlet-balanced", optimizer_state="fresh", rounds=30,
-                            local_steps=10, batch_size=16, depth=1, lr=2e-3),
-    "paper": dict(dataset="cifar10", image_size=32, clients=20, topology="min_degree", degree=10, mixing="size",
-                  alpha=0.1, partition="dirichlet-balanced", optimizer_state="fresh", model="vit_tiny",
-                  width=192, depth=12, heads=3, patch_size=4, rounds=100, local_steps=50, batch_size=64,
-                  lr=1.5e-4, probe="linear"),
-}
-# One paper-scale preset per finding (GPU, CIFAR-10, 20 clients, degree 10, alpha 0.1, ViT); the
-# harness sweeps objective / topology itself, so they differ only in the arm they start from.
-_PAPER = PRESETS["paper"]
-PRESETS.update({
-    "paper-mim-vs-cl": dict(_PAPER, topology="fl"),
-    "paper-connectivity": dict(_PAPER),
-    "paper-mar": dict(_PAPER, topology="fl", objective="mar"),
-    "paper-features": dict(_PAPER, topology="fl", objective="cl"),
-})
-
-
-def preset(name: str, **overrides: Any) -> Config:
-    """A named preset with optional overrides, validated."""
-    if name not in PRESETS:
-        raise ConfigError("preset", f"got {short(name)}; allowed: {', '.join(PRESETS)}")
-    return from_dict({**PRESETS[name], **overrides})

@@ -26,8 +26,11 @@ def block(name: str):
 
 
 def registry_table(registry) -> str:
-    return "\n".join(["| name | what it is |", "|---|---|",
-                      *(f"| `{n}` | {h} |" for n, h in registry.help().items())])
+    """Each entry, what it is, and the config fields only it reads (default and allowed values)."""
+    def fields(name):
+        return "; ".join(f"`{p.name}` (default {p.default}; {p.allowed()})" for p in registry.params(name)) or "-"
+    return "\n".join(["| name | what it is | its own fields |", "|---|---|---|",
+                      *(f"| `{n}` | {h} | {fields(n)} |" for n, h in registry.help().items())])
 
 
 @block("topologies")
@@ -58,7 +61,7 @@ def demo_block() -> str:
     (tests/test_atlas_fresh.py re-trains them and requires equal numbers)."""
     from . import demo
     from .atlas import SHIPPED
-    from .config import preset
+    from .presets import preset
     from .runs import CsvStore
 
     base, objectives = preset("live"), ["mim", "cl"]
@@ -226,7 +229,7 @@ def _table(module: str, fn: str, preset_name: str, **setting):
     def make():
         import importlib
 
-        from .config import preset
+        from .presets import preset
 
         return getattr(importlib.import_module(f".findings.{module}", __package__), fn)(preset(preset_name, **setting))
     return make

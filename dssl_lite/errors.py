@@ -1,7 +1,7 @@
 """The one error users see for bad input: it names the field, so UIs can show it in place."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -27,3 +27,19 @@ class ConfigError(ValueError):
 class WorkerError(RuntimeError):
     """A worker process failed or died; the message says which and, for a failure, carries its
     traceback. The CLI prints it as one line and exits 1."""
+
+
+class Stopped(Exception):
+    """Raised by `experiment.run` when the stop event was set; nothing finished is lost."""
+
+
+class Diverged(FloatingPointError):
+    """The loss became NaN/inf. Names the field to change (`lr`); `experiment.train` fills in
+    `history` (the rounds finished before it) and `phase` ("non_iid" or "iid")."""
+
+    field = "lr"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.history: list = []
+        self.phase: Optional[str] = None

@@ -7,9 +7,9 @@ computes no ratio, it reports fine-tuning accuracies),
 and `same-graph`, the same config with `alpha=None` (for FL the two are one run). Runs that share a model
 and schedule (seeds, alphas, their baselines, graphs) train stacked in one simulator, whose
 chunks spread over the worker processes (a run's numbers do not depend on what it is stacked
-with). Every run trained in this process is remembered by its `Config.key()` in `MEMORY` (the one
-cache), so moving alpha does not retrain the baseline and `runs.get_or_run` never trains a run
-twice.
+with). The runs trained in this process are remembered by their `Config.key()` in `MEMORY` (the
+one cache; the last `MEMORY_MAX` used), so moving alpha does not retrain the baseline and
+`runs.get_or_run` does not train a run it trained recently again.
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import time
 from typing import Callable, Optional, Sequence
 
 from .config import Config, stack_key
+from .errors import Diverged, Stopped
 from .evaluate import evaluate, floor
 from .results import Result
-from .simulator import Diverged, Simulator, Stopped, one_intra_op_thread
+from .simulator import Simulator, one_intra_op_thread
 from .stats import collapse_warning
 
 OnRound = Callable[[str, dict], None]  # (phase: "iid" | "non_iid", record) -> None; record has "seed"

@@ -66,23 +66,15 @@ def stratified_subsample(labels, n: int, seed: int = 0) -> np.ndarray:
 
 
 # ----- which models -----
-def local_update(sim, steps: Optional[int] = None) -> Params:
-    """Every client's model `[K, ...]` after `steps` (default: `local_steps`) local steps from the
-    current state, not aggregated. The simulator is put back afterwards (`Simulator.scratch`), so
-    training can go on as if this never ran."""
-    with sim.scratch():
-        return sim.local_update(steps)
-
-
 def global_name(sim) -> str:
     return "global" if sim.federated else "average"
 
 
 def pick_models(sim, clients: Optional[Iterable[int]] = None) -> dict[Key, Params]:
     """`{client id: params, ..., "global" | "average": params}`, global last. Default clients:
-    the most and the least typical (`typical_clients`). FL locals come from `local_update`."""
+    the most and the least typical (`typical_clients`). FL locals come from `Simulator.local_update`."""
     clients = typical_clients(sim.histogram) if clients is None else [int(k) for k in clients]
-    stacked = local_update(sim) if sim.federated else sim.params
+    stacked = sim.local_update() if sim.federated else sim.params
     models: dict[Key, Params] = {k: {n: t[k].detach().clone() for n, t in stacked.items()}
                                  for k in clients}
     models[global_name(sim)] = sim.global_params()
@@ -136,7 +128,7 @@ def local_drift(sim, n_points: int = DRIFT_IMAGES, seed: int = 0) -> dict:
     enc = sim.model.encoder
     one = lambda params: encode(enc, {n: t[None] for n, t in sim.encoder_params(params).items()}, x)[0]
     ref = one(sim.global_params())
-    stacked = local_update(sim) if sim.federated else sim.params
+    stacked = sim.local_update() if sim.federated else sim.params
     ckas, mmds = [], []
     for k in range(sim.cfg.clients):
         f = one({n: t[k] for n, t in stacked.items()})

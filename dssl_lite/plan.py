@@ -38,6 +38,17 @@ class Plan:
         return out
 
 
+def resolve_device(name: str) -> torch.device:
+    """`auto` = CUDA when torch sees a GPU; asking for CUDA without one is a ConfigError."""
+    from .errors import ConfigError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "cuda requested but torch sees no GPU; allowed here: auto, cpu")
+    return torch.device(name)
+
+
 def resolve(cfg) -> Plan:
     """The plan for `cfg`: its device (`auto` = CUDA when present), vmap unless `strategy` is
     `loop`, `client_chunk` clients per call (0 = the device's rule) and `compile` as asked.

@@ -28,7 +28,6 @@ import logging
 import math
 import threading
 import time
-import weakref
 from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -38,10 +37,11 @@ from . import data as data_mod
 from . import workers
 from .config import Config, ConfigError, stack_key
 from .engine import Engine
+from .errors import Diverged, Stopped  # noqa: F401  (raised here; callers import them from errors)
 from .federation import Federation
 from .objectives import create_objective
 from .optim import Moments, lr_at
-from .plan import chunks, resolve
+from .plan import chunks, resolve, resolve_device
 from .state import ClientState
 from .topologies import Mix
 
@@ -51,82 +51,23 @@ WORKER_RETRIES = 2  # a round whose worker dies is run again this many times bef
 _GLOBAL_RNG = threading.Lock()  # runs built in parallel threads must not interleave their seeded inits
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device", "cuda requested but torch sees no GPU; allowed here: auto, cpu")
-    return torch.device(name)
-
-
-class Stopped(Exception):
-    """Raised by `experiment.run` when the stop event was set; nothing finished is lost."""
-
-
-class Diverged(FloatingPointError):
-    """The loss became NaN/inf. Names the field to change (`lr`); `experiment.train` fills in
-    `history` (the rounds finished before it) and `phase` ("non_iid" or "iid")."""
-
-    field = "lr"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.history: list = []
-        self.phase: Optional[str] = None
-
-
 class Round:
-    """One round in progress: which clients train (`active`, None = everyone) and their working
-    `ClientState`. Made by `Simulator.begin_round`; nothing here outlives `finish()`."""
+    """One round in progress: which clients train (`active`, None = everyone), their working
+    `ClientState`, the chunks their step is cut into and the losses so far. Made by
+    `Simulator.begin_round`; `step()` and `finish()` ask the simulator, which owns every state
+    change. Nothing here outlives `finish()`."""
 
-    def __init__(self, sim: "Simulator", active: Optional[torch.Tensor], work: ClientState):
-        self.sim, self.active, self.work = sim, active, work
+    def __init__(self, sim: "Simulator", active: Optional[torch.Tensor], work: ClientState, jobs: list, rows: list):
+        self.sim, self.active, self.work, self.jobs, self.rows = sim, active, work, jobs, rows
         self.losses: list[torch.Tensor] = []
-        K = sim.cfg.clients
-        per_run = K if active is None else len(active) // len(sim.runs)
-        self.jobs = [(r * per_run + lo, r * per_run + hi) for r in range(len(sim.runs))
-                     for lo, hi in chunks(per_run, sim.plan.chunk)]
-        self.rows = list(range(sim.N)) if active is None else active.tolist()
 
     def step(self) -> torch.Tensor:
         """One local step on every training client; returns their losses `[A]`."""
-        sim, work = self.sim, self.work
-        lr = lr_at(sim.cfg, sim.step)
-        tensors = {"params": work.params, "exp_avg": work.moments.exp_avg,
-                   "exp_avg_sq": work.moments.exp_avg_sq, "state": work.state}
-        if self.active is None and sim.pool is not None:
-            sim.pool.step(sim.pool_key, self.jobs, sim.step, work.moments.count, lr)
-            losses = sim.losses.clone()
-        else:
-            losses = torch.zeros(len(self.rows))
-            with one_intra_op_thread():
-                for lo, hi in self.jobs:
-                    sim.engine.step(tensors, lo, hi, self.rows[lo:hi], sim.step, work.moments.count, lr, losses)
-        work.moments.count += 1
-        sim.step += 1
-        self.losses.append(losses)
-        return losses
+        return self.sim.local_step(self)
 
-    @torch.no_grad()
     def finish(self) -> None:
-        """End the round: the objective finishes its state, the work is written back, and the
-        topology averages parameters and the objective's mixed state run by run (FL: each run's
-        participants, weighted by data size, to every client; DecL: theta <- W @ theta)."""
-        sim, work = self.sim, self.work
-        state = sim.model.round_end(work.state) if work.state else work.state
-        sim.clients.put(self.active, ClientState(work.params, state, None))
-        mixed = [n for n in sim.clients.state if n.startswith(sim.model.mixed_state)] if sim.model.mixed_state else []
-        taking = None
-        if self.active is not None:
-            taking = torch.zeros(sim.N, dtype=torch.bool)
-            taking[self.active] = True
-            taking = taking.to(sim.device)
-        mix = Mix(len(sim.runs), sim.cfg.clients, sim.sizes.to(sim.device), taking, sim.W)
-        state = [sim.clients.state[n] for n in mixed]
-        if sim.model.mix_uniformly and state:  # the objective's state: every participant alike
-            sim.topology.aggregate(state, mix._replace(sizes=torch.ones_like(mix.sizes)))
-            state = []
-        sim.topology.aggregate(list(sim.clients.params.values()) + state, mix)
+        """End the round: aggregate (`Simulator.end_round`)."""
+        self.sim.end_round(self)
 
 
 @contextlib.contextmanager
@@ -151,7 +92,7 @@ class Simulator:
         >>> both = Simulator([preset("tiny", seed=0), preset("tiny", seed=1)])  # 2 runs, one vmap
     """
 
-    def __init__(self, cfg: Union[Config, Sequence[Config]]):
+    def __init__(self, cfg: Union[Config, Sequence[Config]], executor: Optional[workers.Executor] = None):
         self.runs: list[Config] = [cfg] if isinstance(cfg, Config) else list(cfg)
         if not self.runs or len({stack_key(c) for c in self.runs}) > 1:
             raise ConfigError("stack", "stacked runs must share everything but alpha, seed, "
@@ -197,21 +138,17 @@ class Simulator:
         self.stopped = False  # set when `rounds` returned early because `stop` was set
         # the round's objective state when everyone trains (round_start's output is copied in)
         self.work_state = {n: torch.empty_like(t) for n, t in self.clients.state.items()}
-        self.losses = torch.zeros(self.N)
-        self.pool = workers.for_job(self.device, self.N * cfg.rounds * cfg.local_steps)
-        if self.pool is not None:
-            self._attach()
-
-    def _attach(self) -> None:
-        """Hand the worker processes this simulator's tensors, in shared memory (no copies)."""
+        self.executor = executor or workers.for_job(self.device, self.N * cfg.rounds * cfg.local_steps)
         c = self.clients
-        shared = {"params": c.params, "exp_avg": c.moments.exp_avg, "exp_avg_sq": c.moments.exp_avg_sq,
-                  "state": self.work_state, "losses": self.losses, "index": self.index, "sizes": self.sizes}
-        for d in shared.values():
-            for t in (d.values() if isinstance(d, dict) else [d]):
-                t.share_memory_()
-        self.pool_key = self.pool.attach({"configs": [r.as_dict() for r in self.runs]}, shared)
-        weakref.finalize(self, self.pool.detach, self.pool_key)
+        self.executor.attach(self.engine, {"params": c.params, "exp_avg": c.moments.exp_avg,
+                                           "exp_avg_sq": c.moments.exp_avg_sq, "state": self.work_state,
+                                           "losses": torch.zeros(self.N), "index": self.index, "sizes": self.sizes},
+                             [r.as_dict() for r in self.runs])
+
+    @property
+    def pool(self) -> Optional[workers.Pool]:
+        """The worker processes computing this simulator's chunks (None: this thread)."""
+        return getattr(self.executor, "pool", None)
 
     @property
     def params(self) -> Params:
@@ -249,7 +186,43 @@ class Simulator:
             work.moments = Moments.zeros(work.params)
             if work.state:
                 work.state = {n: t.clone() for n, t in self.model.round_start(work.state, work.params).items()}
-        return Round(self, active, work)
+        per_run = self.cfg.clients if active is None else len(active) // len(self.runs)
+        jobs = [(r * per_run + lo, r * per_run + hi) for r in range(len(self.runs))
+                for lo, hi in chunks(per_run, self.plan.chunk)]
+        return Round(self, active, work, jobs, list(range(self.N)) if active is None else active.tolist())
+
+    def local_step(self, rnd: Round) -> torch.Tensor:
+        """One local step of round `rnd`'s training clients, computed by the executor chunk by
+        chunk; -> their losses `[A]`."""
+        work = rnd.work
+        tensors = {"params": work.params, "exp_avg": work.moments.exp_avg,
+                   "exp_avg_sq": work.moments.exp_avg_sq, "state": work.state}
+        losses = self.executor.step(tensors, rnd.jobs, rnd.rows, self.step, work.moments.count, lr_at(self.cfg, self.step))
+        work.moments.count += 1
+        self.step += 1
+        rnd.losses.append(losses)
+        return losses
+
+    @torch.no_grad()
+    def end_round(self, rnd: Round) -> None:
+        """End round `rnd`: the objective finishes its state, the work is written back, and the
+        topology averages parameters and the objective's mixed state run by run (FL: each run's
+        participants, weighted by data size, to every client; DecL: theta <- W @ theta)."""
+        work, model = rnd.work, self.model
+        state = model.round_end(work.state) if work.state else work.state
+        self.clients.put(rnd.active, ClientState(work.params, state, None))
+        mixed = [n for n in self.clients.state if n.startswith(model.mixed_state)] if model.mixed_state else []
+        taking = None
+        if rnd.active is not None:
+            taking = torch.zeros(self.N, dtype=torch.bool)
+            taking[rnd.active] = True
+            taking = taking.to(self.device)
+        mix = Mix(len(self.runs), self.cfg.clients, self.sizes.to(self.device), taking, self.W)
+        state = [self.clients.state[n] for n in mixed]
+        if model.mix_uniformly and state:  # the objective's state: every participant alike
+            self.topology.aggregate(state, mix._replace(sizes=torch.ones_like(mix.sizes)))
+            state = []
+        self.topology.aggregate(list(self.clients.params.values()) + state, mix)
 
     def sample_batch(self, active: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
         """Per-client batches `[A, B, ...]` of the clients `active` (default everyone) at the
@@ -311,7 +284,7 @@ class Simulator:
         process that dies costs the round, not the run: every worker is ended, the clients are put
         back as the round found them (a copy taken at its start) and the round runs again on a
         new pool, with the same numbers (each step's randomness is a function of the step)."""
-        backup = self.snapshot() if self.pool is not None else None
+        backup = self.snapshot() if isinstance(self.executor, workers.Processes) else None
         for attempt in range(WORKER_RETRIES + 1):
             rnd = self.begin_round()
             try:
@@ -325,10 +298,8 @@ class Simulator:
                     raise workers.WorkerError(f"round {self.round + 1}: {str(e).splitlines()[0]}; "
                                               f"gave up after {attempt + 1} tries") from None
                 log.warning("round %d: %s; restarting the workers and the round", self.round + 1, e)
-                self.pool.kill()  # no worker may write into the tensors while they are restored
+                self.executor.recover()  # ends every worker (none may write on), then a new pool
                 self.restore(backup)
-                self.pool = workers.pool()
-                self._attach()
         return None
 
     # ----- snapshots: try something, then put everything back -----
@@ -352,11 +323,13 @@ class Simulator:
 
     def local_update(self, steps: Optional[int] = None) -> Params:
         """Every client's model `[N, ...]` after `steps` (default `local_steps`) local steps from
-        the current state, everyone training, not aggregated. Use inside `scratch()`."""
-        rnd = self.begin_round(everyone=True)
-        for _ in range(steps or self.cfg.local_steps):
-            rnd.step()
-        return {n: p.clone() for n, p in rnd.work.params.items()}
+        the current state, everyone training, not aggregated; the simulator is put back
+        afterwards (`scratch`), so training can go on as if this never ran."""
+        with self.scratch():
+            rnd = self.begin_round(everyone=True)
+            for _ in range(steps or self.cfg.local_steps):
+                rnd.step()
+            return {n: p.clone() for n, p in rnd.work.params.items()}
 
     # ----- what evaluation and feature spaces read -----
     def encoder_params(self, params: Optional[Params] = None) -> Params:

@@ -1,4 +1,8 @@
-"""Who computes the chunks of a local step: this thread, or worker processes.
+"""Who computes the chunks of a local step: an executor. `InThread` (this thread; on a GPU the
+one call that takes every chunk) or `Processes` (worker processes on the simulator's tensors in
+shared memory). A simulator is handed one (`Simulator(cfg, executor=...)`; by default `for_job`
+picks), attaches its engine and tensors to it, and asks it each local step to compute its chunks
+in place; nothing else of the simulator is the executor's business.
 
 Python threads share one interpreter lock: two threads stepping these small models measured only
 1.4x one thread, two processes 1.9-2x (docs/speed.md). So on CPU the chunks of a big job go to a
@@ -18,6 +22,7 @@ import os
 import sys
 import threading
 import traceback
+import weakref
 from typing import Optional
 
 import torch
@@ -36,11 +41,82 @@ def size() -> int:
     return max(1, int(env)) if env.strip().isdigit() else (os.cpu_count() or 1)
 
 
-def for_job(device: torch.device, client_steps: int) -> Optional["Pool"]:
-    """The process pool for a CPU job of `client_steps` client-steps, or None (this thread)."""
+def for_job(device: torch.device, client_steps: int) -> "Executor":
+    """The executor for a job of `client_steps` client-steps: worker processes on a CPU job big
+    enough to repay them, this thread otherwise."""
     if device.type != "cpu" or size() < 2 or client_steps < POOL_MIN_CLIENT_STEPS:
-        return None
-    return pool()
+        return InThread()
+    return Processes()
+
+
+class Executor:
+    """Computes a local step's chunks of stacked clients, in place. `attach` hands it the
+    simulator's engine and tensors once; `step` computes every chunk `(lo, hi)` of `jobs` on
+    `work` (the attached tensors, or a working copy of some clients' rows) for the global rows
+    `rows` and returns their losses `[len(rows)]`."""
+
+    def attach(self, engine, tensors: dict, configs: list) -> None:
+        self.engine = engine
+
+    def step(self, work: dict, jobs: list, rows: list, step: int, opt_count: int, lr: float) -> torch.Tensor:
+        raise NotImplementedError
+
+    def recover(self) -> None:
+        """After a `WorkerError`: end what is left of the failed workers (none may write on)."""
+
+    def close(self) -> None:
+        pass
+
+
+class InThread(Executor):
+    """Every chunk in this thread, with one intra-op thread as the workers have (a matmul's
+    summation order depends on its thread count; the numbers must not)."""
+
+    def step(self, work, jobs, rows, step, opt_count, lr):
+        losses = torch.zeros(len(rows))
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for lo, hi in jobs:
+                self.engine.step(work, lo, hi, rows[lo:hi], step, opt_count, lr, losses)
+        finally:
+            torch.set_num_threads(before)
+        return losses
+
+
+class Processes(Executor):
+    """The chunks spread over the process-wide pool of worker processes, which step the attached
+    tensors in shared memory. A working copy of some clients (sampled clients train a copy of
+    their rows) is not shared, so it is computed in this thread."""
+
+    def __init__(self):
+        self.pool, self.key, self.tensors, self.here = None, None, None, InThread()
+
+    def attach(self, engine, tensors, configs):
+        self.here.attach(engine, tensors, configs)
+        for d in tensors.values():
+            for t in (d.values() if isinstance(d, dict) else [d]):
+                t.share_memory_()
+        self.tensors, self.configs = tensors, configs
+        self.pool = pool()
+        self.key = self.pool.attach({"configs": configs}, tensors)
+        self._forget = weakref.finalize(self, self.pool.detach, self.key)
+
+    def step(self, work, jobs, rows, step, opt_count, lr):
+        if work["params"] is not self.tensors["params"]:
+            return self.here.step(work, jobs, rows, step, opt_count, lr)
+        self.pool.step(self.key, jobs, step, opt_count, lr)
+        return self.tensors["losses"].clone()
+
+    def recover(self):
+        """End every worker, then start a new pool and attach to it again."""
+        self.pool.kill()
+        self._forget.detach()
+        self.attach(self.here.engine, self.tensors, self.configs)
+
+    def close(self):
+        if self.pool is not None:
+            self._forget()
 
 
 def pool() -> "Pool":

@@ -1,13 +1,14 @@
 import pytest
 
-from dssl_lite.config import PRESETS, Config, ConfigError, from_dict, preset
+from dssl_lite.config import Config, ConfigError, from_dict
+from dssl_lite.presets import PRESETS, preset
 import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dssl_lite import cli, sweep as sw
-from dssl_lite.config import FIELD_NAMES
+from dssl_lite.config import field_names
 from helpers import error_lines
 
 
@@ -97,19 +98,25 @@ def test_error_lines_stay_short_for_huge_values():
 
 
 # ----- identity: what decides the numbers -----
-def test_a_field_added_with_its_default_leaves_the_key_unchanged():
+def test_a_field_added_with_its_default_leaves_the_key_unchanged(monkeypatch):
+    """A part that declares a new field (here MIM, a `new_knob`): every existing config, and every
+    shipped row, keeps its key; the new field moves the key only away from its default."""
     import dataclasses
     import json
 
-    from dssl_lite import atlas
+    from dssl_lite import atlas, registry
 
-    Extended = dataclasses.make_dataclass("Extended", [("new_knob", int, 7)], bases=(Config,), frozen=True)
-    for cfg in (preset("live"), preset("tiny", objective="cl", topology="ring", alpha=None)):
-        assert Extended(**cfg.as_dict()).key() == cfg.key()
-        assert Extended(**cfg.as_dict(), new_knob=8).key() != cfg.key()
-    row = atlas.read(atlas.SHIPPED / "live.csv").iloc[0]  # a shipped row, from before the field existed
-    stored = json.loads(row["config"])
-    assert Extended(**from_dict(stored).as_dict()).key() == from_dict(stored).key() == row["key"]
+    knob = registry.Param("new_knob", 7, "a field added later", lo=0)
+    mim = registry.OBJECTIVES.get("mim")
+    before = {name: preset(name).key() for name in ("live", "live-short")}
+    monkeypatch.setitem(registry.PARAMS, "new_knob", knob)
+    monkeypatch.setitem(registry.OBJECTIVES._entries, "mim", dataclasses.replace(mim, params=(*mim.params, knob)))
+    for name, key in before.items():
+        assert preset(name).key() == key and preset(name, new_knob=7).key() == key
+        assert preset(name, new_knob=8).key() != key
+    assert preset("live", objective="cl", new_knob=8).key() == preset("live", objective="cl").key()  # CL never reads it
+    row = atlas.read(atlas.SHIPPED / "live-short.csv").iloc[0]  # a shipped row, from before the field existed
+    assert from_dict(json.loads(row["config"])).key() == row["key"]
 
 
 def test_auto_device_and_the_device_it_resolves_to_are_one_identity():
@@ -117,8 +124,9 @@ def test_auto_device_and_the_device_it_resolves_to_are_one_identity():
 
     here = "cuda" if torch.cuda.is_available() else "cpu"
     assert preset("live").key() == preset("live", device=here).key()
-    assert preset("live", client_chunk=3).key() == preset("live").key()  # chunking moves no number
-    assert preset("live", strategy="loop").key() != preset("live").key()  # the loop rounds differently
+    assert preset("live-short", client_chunk=3).key() == preset("live-short").key()  # eager: chunking moves no number
+    assert preset("live", client_chunk=3).key() != preset("live").key()  # compiled: one kernel per chunk shape
+    assert preset("live-short", strategy="loop").key() != preset("live-short").key()  # the loop rounds differently
 
 
 def test_fields_a_config_never_reads_are_not_part_of_it():
@@ -153,7 +161,7 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-10**400
                    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
 
-KEYS = st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=70))
+KEYS = st.one_of(st.sampled_from(field_names()), st.text(max_size=70))
 
 
 FUZZ = settings(max_examples=150, deadline=None)
@@ -172,20 +180,20 @@ def test_any_config_dict_is_accepted_or_names_a_field(d):
     try:
         cfg = from_dict(d)
     except ConfigError as e:
-        assert_clean(e, set(FIELD_NAMES) | {"config"})
+        assert_clean(e, set(field_names()) | {"config"})
     else:
         assert isinstance(cfg, Config) and from_dict(cfg.as_dict()) == cfg
 
 
 @FUZZ
 @given(sets=st.lists(st.one_of(st.text(max_size=40),
-                               st.builds(lambda k, v: f"{k}={v}", st.sampled_from(FIELD_NAMES),
+                               st.builds(lambda k, v: f"{k}={v}", st.sampled_from(field_names()),
                                          st.one_of(st.text(max_size=20), VALUES.map(str)))), max_size=4))
 def test_any_set_strings_are_accepted_or_name_a_field(sets):
     try:
         cfg = cli.resolve_config("tiny", {}, sets)
     except ConfigError as e:
-        assert_clean(e, set(FIELD_NAMES) | {"config", "set"})
+        assert_clean(e, set(field_names()) | {"config", "set"})
     else:
         assert isinstance(cfg, Config)
 

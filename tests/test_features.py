@@ -6,7 +6,7 @@ import torch
 
 from dssl_lite import Simulator, preset
 from dssl_lite.experiment import train
-from dssl_lite.features import (COLUMNS, embed, feature_spaces, label_tv, linear_cka, local_update,
+from dssl_lite.features import (COLUMNS, embed, feature_spaces, label_tv, linear_cka,
                                 pick_models, plot_feature_spaces, snapshots, stratified_subsample,
                                 typical_clients)
 from dssl_lite.objectives import mmd2_unbiased
@@ -67,12 +67,12 @@ def test_embed_puts_identical_features_on_identical_points():
 
 def test_local_update_leaves_the_simulator_as_it_was(tiny):
     a, b = Simulator(tiny), Simulator(tiny)
-    snaps = snapshots(a, at=[0, 1])  # calls local_update (FL) after round 1, mid-training
+    snaps = snapshots(a, at=[0, 1])  # calls Simulator.local_update (FL) after round 1, mid-training
     list(b.rounds())
     assert sorted(snaps) == [0, 1]
     for n in a.params:
         assert torch.equal(a.params[n], b.params[n])
-    local = local_update(a)
+    local = a.local_update()
     assert not torch.equal(local["encoder.vit.pos_embed"][0], a.params["encoder.vit.pos_embed"][0])
     # the FL locals really differ from the global model, which every client holds after FedAvg
     models = pick_models(a, clients=[0])

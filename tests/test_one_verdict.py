@@ -60,7 +60,7 @@ def test_each_finding_reads_the_same_on_every_surface(capsys):
 def test_the_demo_quotes_the_registry_for_finding_1():
     from dssl_lite import demo
     from dssl_lite.atlas import everything
-    from dssl_lite.config import preset
+    from dssl_lite.presets import preset
 
     base = preset("live")
     rows = everything()

@@ -24,7 +24,8 @@ from typing import Optional, Sequence
 
 import pandas as pd
 
-from ..config import Config, ConfigError, from_dict, preset
+from ..config import Config, ConfigError, from_dict
+from ..presets import preset
 from ..runs import with_reference
 from ..stats import at_floor, paired_difference, spread
 from . import verdicts as V

@@ -33,7 +33,7 @@ VIEWS = {"paper": "the averaged model / FL's IID accuracy (the paper's code's mo
 
 def graph_arms(base: Config, degrees=DEGREES) -> list:
     """The paper's graphs with its data-size mixing, from the ring to the complete graph, then FL."""
-    k, dec = base.clients, base.replace(mixing="size")
+    k, dec = base.clients, base.replace(mixing="size", participation=1.0)  # gossip clients all take part
     out = [("ring", dec.replace(topology="ring"))]
     out += [(f"min-degree {d}", dec.replace(topology="min_degree", degree=d)) for d in degrees if d < k - 1]
     return out + [("complete", dec.replace(topology="complete")), ("fl", base.replace(topology="fl"))]

@@ -20,11 +20,12 @@ The contract every objective keeps, so the simulator treats them alike (`Objecti
   mixed_state                     the state entries averaged like the parameters (FedAvg or
                                   gossip; `mix_uniformly`: FL's average unweighted); the others
                                   stay with their client
-  fields                          the objective-only config fields it reads (`mask_ratio`,
-                                  `mar_weight`); the others cannot change its numbers
+  the config fields only it reads are declared where it is registered (`registry.Param`:
+  `OBJECTIVES.register(name, help, params=(MASK_RATIO,))`); the others cannot change its numbers
 
-Adding an objective is one file here that subclasses `Objective` and registers itself, plus its
-import line below.
+Adding an objective is one file here that subclasses `Objective` and registers itself (every
+module in this folder is imported); a file kept elsewhere joins through `DSSL_PLUGINS`
+(`registry.plugins`).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from typing import ClassVar
 import torch
 import torch.nn as nn
 
-from ..registry import OBJECTIVES
+from ..registry import OBJECTIVES, import_all
 
 State = dict[str, torch.Tensor]
 
@@ -44,7 +45,6 @@ class Objective(nn.Module):
 
     mixed_state: ClassVar[tuple[str, ...]] = ()
     mix_uniformly: ClassVar[bool] = False  # FL: mixed state averaged unweighted, not by data size
-    fields: ClassVar[tuple[str, ...]] = ()  # the objective-only config fields it reads (see Config.identity)
 
     def prepare(self, x: torch.Tensor, gen: torch.Generator, common: torch.Generator) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -73,6 +73,7 @@ def create_objective(cfg, in_chans: int) -> Objective:
     return OBJECTIVES.get(cfg.objective).obj(enc, in_chans, cfg)
 
 
-# Registration: each module registers its objectives when imported (order = dropdown order).
-from . import mim, mar, simsiam, simclr, byol  # noqa: E402,F401
+# Registration: each module in this folder registers its objectives when imported, these first
+# (their order is the dropdown's), then any other, by name.
+import_all(__name__, __path__, first=("mim", "mar", "simsiam", "simclr", "byol"))
 from .parts import augment, mmd2_unbiased, paper_mmd, patchify  # noqa: E402,F401  (shared pieces, re-exported)

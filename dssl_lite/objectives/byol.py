@@ -18,7 +18,7 @@ from .parts import mlp, two_views
 TARGET = "target:"  # state keys: "target:" + the online parameter's name (encoder.* and projector.*)
 
 
-@OBJECTIVES.register("byol", "BYOL: predict an EMA target's view; targets averaged too (FedBYOL)")
+@OBJECTIVES.register("byol", "BYOL: predict an EMA target's view; targets averaged too (FedBYOL)", colour="#8c564b")
 class BYOL(Objective):
     mixed_state = (TARGET,)
     decay = 0.99  # EMA of the target; BYOL's 0.996 suits 10^5 steps, this suits 10^2-10^3
@@ -54,6 +54,6 @@ class BYOL(Objective):
         return {n: self.decay * t + (1 - self.decay) * params[n[len(TARGET):]] for n, t in state.items()}
 
 
-@OBJECTIVES.register("byol-local", "BYOL with every client's EMA target kept local (online net shared)")
+@OBJECTIVES.register("byol-local", "BYOL with every client's EMA target kept local (online net shared)", colour="#c49c94")
 class BYOLLocal(BYOL):
     mixed_state = ()

@@ -39,9 +39,14 @@ import math
 
 import torch
 
-from ..registry import OBJECTIVES
-from .mim import MIM
+from ..registry import OBJECTIVES, Param
+from .mim import MASK_RATIO, MIM
 from .parts import mmd2_unbiased, paper_mmd
+
+MAR_WEIGHT = Param("mar_weight", 0.1, "MAR's alignment weight (mar: its annealed start value)", lo=0.0, hi=1e4)
+MAR_SCHEDULE = Param("mar_schedule", "cosine", "MAR's weight over rounds: cosine (as the paper's code anneals it "
+                     "to a hundredth) | constant", choices=("cosine", "constant"))
+MAR_FIELDS = (MASK_RATIO, MAR_WEIGHT, MAR_SCHEDULE)  # the fields every annealed MAR reads
 
 
 class _Aligned(MIM):
@@ -51,7 +56,6 @@ class _Aligned(MIM):
 
     mixed_state = ("target", "has_target")
     mix_uniformly = True
-    fields = ("mask_ratio", "mar_weight", "mar_schedule")
 
     def __init__(self, encoder, in_chans, cfg):
         super().__init__(encoder, in_chans, cfg)
@@ -91,7 +95,8 @@ class _Aligned(MIM):
         return {**state, "target": state["latent_sum"] / steps, "has_target": torch.ones_like(state["has_target"])}
 
 
-@OBJECTIVES.register("mar", "MAR after the paper's code: MIM + its token-level MMD to the global latent, annealed weight")
+@OBJECTIVES.register("mar", "MAR after the paper's code: MIM + its token-level MMD to the global latent, annealed weight",
+                     params=MAR_FIELDS, colour="#2ca02c")
 class MAR(_Aligned):
     def forward(self, batch, state):
         latent, keep, mask = self.encode_masked(batch)  # (B, T, D)
@@ -100,7 +105,8 @@ class MAR(_Aligned):
         return loss + self.gamma(state["count"]) * align, {"latent": latent.detach()}
 
 
-@OBJECTIVES.register("mar-shared", "MAR with one mask per step shared by every client (not the paper's code's shared mask)")
+@OBJECTIVES.register("mar-shared", "MAR with one mask per step shared by every client (not the paper's code's shared mask)",
+                     params=MAR_FIELDS, colour="#98df8a")
 class MARSharedMask(MAR):
     def prepare(self, x, gen, common):
         """The run's one (batch, patches) noise draw for this step: every client of the run
@@ -108,7 +114,7 @@ class MARSharedMask(MAR):
         return {"x": x, "noise": torch.rand(x.shape[0], self.L, generator=common).to(x.device)}
 
 
-@OBJECTIVES.register("mar-mmd", "MAR variant: MIM + textbook MMD^2 of pooled latents to the global latent")
+@OBJECTIVES.register("mar-mmd", "MAR variant: MIM + textbook MMD^2 of pooled latents to the global latent", params=MAR_FIELDS, colour="#17becf")
 class MARMMD(_Aligned):
     def latent_shape(self) -> tuple:
         return (self.batch_size, self.dim)
@@ -121,10 +127,10 @@ class MARMMD(_Aligned):
         return loss + self.gamma(state["count"]) * align, {"latent": pooled.detach()}
 
 
-@OBJECTIVES.register("mar-ref", "MIM + alignment to the round-start model's latents, fixed weight (variant)")
+@OBJECTIVES.register("mar-ref", "MIM + alignment to the round-start model's latents, fixed weight (variant)",
+                     params=(MASK_RATIO, MAR_WEIGHT), colour="#9edae5")
 class MARReference(MIM):
     PREFIX = "ref:"
-    fields = ("mask_ratio", "mar_weight")
 
     def __init__(self, encoder, in_chans, cfg):
         super().__init__(encoder, in_chans, cfg)

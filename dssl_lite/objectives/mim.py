@@ -7,18 +7,18 @@ import torch.nn as nn
 from timm.models.vision_transformer import Block
 
 from ..models import no_fused_attention
-from ..registry import OBJECTIVES
+from ..registry import OBJECTIVES, Param
 from . import Objective
 from .parts import patchify
 
+MASK_RATIO = Param("mask_ratio", 0.75, "share of each image's patches hidden (MIM and MAR)", lo=0.0, hi=0.95, lo_open=True)
 
-@OBJECTIVES.register("mim", "masked image modelling (MAE): reconstruct 75 % hidden patches")
+
+@OBJECTIVES.register("mim", "masked image modelling (MAE): reconstruct 75 % hidden patches", params=(MASK_RATIO,), colour="#1f77b4")
 class MIM(Objective):
     """Mask `mask_ratio` of the patches, encode the visible ones, decode with one transformer
     block, MSE on masked patches against per-patch-normalised pixels. With a CNN encoder the
     masked patches are zeroed in pixel space and a linear head predicts them (SimMIM)."""
-
-    fields = ("mask_ratio",)
 
     def __init__(self, encoder: nn.Module, in_chans: int, cfg):
         super().__init__()

@@ -11,7 +11,7 @@ from . import Objective
 from .parts import two_views
 
 
-@OBJECTIVES.register("simclr", "contrastive CL (SimCLR): InfoNCE with in-batch negatives")
+@OBJECTIVES.register("simclr", "contrastive CL (SimCLR): InfoNCE with in-batch negatives", colour="#d62728")
 class SimCLR(Objective):
     """InfoNCE over in-batch negatives, temperature 0.2."""
 

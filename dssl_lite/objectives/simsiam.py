@@ -8,7 +8,7 @@ from . import Objective
 from .parts import mlp, two_views
 
 
-@OBJECTIVES.register("cl", "contrastive-style CL (SimSiam): two views agree, stop-gradient, no negatives")
+@OBJECTIVES.register("cl", "contrastive-style CL (SimSiam): two views agree, stop-gradient, no negatives", colour="#ff7f0e")
 class SimSiam(Objective):
     """Two views, projector + predictor, negative cosine similarity with stop-gradient on the
     target branch. BatchNorm (batch statistics only) in both heads."""

@@ -19,7 +19,6 @@ from ..errors import ConfigError
 from ..storage import no_space
 from .store import SweepError
 
-
 SCRATCH = "dssl-run-"  # a run's scratch folder in the temp directory: dssl-run-<pid>-<random>
 
 

@@ -17,7 +17,8 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config import FIELD_NAMES, PRESETS, Config, ConfigError, from_dict
+from ..config import Config, ConfigError, field_names, from_dict
+from ..presets import PRESETS
 from ..errors import short
 from .gridfile import read_grid
 from .notebook import check_values, notebook_parameters
@@ -114,8 +115,8 @@ def load_grid(path_or_dict, base_dir: Optional[Path] = None, max_runs: int = MAX
         nb_path = None
         fixed = {**({"preset": spec["preset"]} if "preset" in spec else {}), **fixed}
         for k in [*fixed, *grid]:
-            if k not in FIELD_NAMES and k not in ENGINE_EXTRA:
-                raise ConfigError(k, f"unknown field; allowed: {', '.join(ENGINE_EXTRA + FIELD_NAMES)}")
+            if k not in field_names() and k not in ENGINE_EXTRA:
+                raise ConfigError(k, f"unknown field; allowed: {', '.join(ENGINE_EXTRA + field_names())}")
 
     runs, names, seen = [], set(), {}
     keys = list(grid)
@@ -169,9 +170,9 @@ def expand_groups(spec: dict, max_rows: int = 5000) -> list[Config]:
     out, seen = [], set()
     for g in groups:
         for k in g:
-            if k not in FIELD_NAMES or k == "seed":
+            if k not in field_names() or k == "seed":
                 raise ConfigError(str(k), f"not a config field an atlas varies; allowed: "
-                                  f"{', '.join(f for f in FIELD_NAMES if f != 'seed')}")
+                                  f"{', '.join(f for f in field_names() if f != 'seed')}")
         for combo in itertools.product(*g.values(), seeds):
             cfg = from_dict({**PRESETS[name], **dict(zip([*g, "seed"], combo))})
             if cfg.key() not in seen:

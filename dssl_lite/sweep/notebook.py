@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from ..config import PRESETS
+from ..presets import PRESETS
 from ..errors import ConfigError, short
 
 

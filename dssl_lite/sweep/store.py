@@ -15,7 +15,14 @@ from pathlib import Path
 
 from ..errors import short
 from ..results import Result
-from ..storage import DamagedFile, atomic_write, exclusive, fsync_dir, read_json, write_json
+from ..storage import (
+    DamagedFile,
+    atomic_write,
+    exclusive,
+    fsync_dir,
+    read_json,
+    write_json,
+)
 
 LOCK = ".lock"              # in the sweep folder: the lock; `.lock.holder` says who holds it
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..storage import DamagedFile, atomic_write, read_json
 
+
 def _scalars(d: dict) -> dict:
     return {k: v for k, v in d.items() if isinstance(v, (int, float, str, bool)) or v is None}
 

@@ -3,7 +3,7 @@
 Each topology is registered once (`registry.TOPOLOGIES`) with its graph builder, a feasibility
 check, its mixing matrix and its aggregator, so config validation, the CLI's choices, the
 explorer's dropdown, the docs table and the engine all follow from its one definition. A new
-topology is one file in this folder (`star.py` is an example) plus its import line at the bottom.
+topology is one file in this folder (`star.py` is an example): every module here is imported.
 Graph builders and mixing rules are pure functions of numpy arrays and an explicit generator.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from ..registry import TOPOLOGIES
+from ..registry import TOPOLOGIES, Param, import_all
 
 Graph = Callable[[int, int, np.random.Generator], np.ndarray]  # (n, degree, rng) -> adjacency [n, n]
 
@@ -38,12 +38,23 @@ class Topology:
     graph: Graph
     aggregate: Aggregate
     federated: bool = False        # a server averages (FedAvg) instead of gossip
-    uses_degree: bool = False      # the `degree` field matters
     check: Callable[[int, int], Optional[str]] = lambda n, d: None  # -> why (n, degree) is impossible
+
+
+# The fields a gossip graph reads (declared by each graph that gossips, `TOPOLOGIES.register(...,
+# params=GOSSIP)`); a graph with a degree adds `graphs.DEGREE`, FL `federated.PARTICIPATION`.
+GOSSIP_STEPS = Param("gossip_steps", 1, "mixing steps per round (DecL)", lo=1, hi=100)
+MIXING = Param("mixing", "metropolis", "DecL weights: metropolis (symmetric) | size (as the paper's code: a client "
+               "and its neighbours by data size)", choices=("metropolis", "size"))
+GOSSIP = (GOSSIP_STEPS, MIXING)
 
 
 def get(name: str) -> Topology:
     return TOPOLOGIES.get(name).obj
+
+
+def uses_degree(name: str) -> bool:
+    return any(p.name == "degree" for p in TOPOLOGIES.params(name))
 
 
 # ----- graphs -----
@@ -63,7 +74,7 @@ def connected(draw: Callable[[int], "nx.Graph"], rng: np.random.Generator, what:
 
 def label(topology: str, degree: int) -> str:
     """A graph's name for people: `ring`, `min-degree 4`, `regular-4`, `complete`, `fl`."""
-    if not get(topology).uses_degree:
+    if not uses_degree(topology):
         return topology
     return f"min-degree {degree}" if topology == "min_degree" else f"{topology}-{degree}"
 
@@ -147,5 +158,6 @@ def keep_local(tensors: list, mix: Mix) -> None:
     """No communication: every client keeps its own model."""
 
 
-# Registration: each module registers its topologies when imported (order = dropdown order).
-from . import federated, graphs, star  # noqa: E402,F401
+# Registration: each module in this folder registers its topologies when imported, these first
+# (their order is the dropdown's), then any other, by name.
+import_all(__name__, __path__, first=("federated", "graphs", "star"))

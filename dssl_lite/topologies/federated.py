@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import TOPOLOGIES
+from ..registry import TOPOLOGIES, Param
 from . import Topology, fedavg
+
+PARTICIPATION = Param("participation", 1.0, "FL: the fraction of clients sampled each round", lo=0.0, hi=1.0,
+                      lo_open=True, strict=True)
 
 
 def server(n, degree, rng):
@@ -13,5 +16,6 @@ def server(n, degree, rng):
     return (1 - np.eye(n)).astype(np.int64)
 
 
-TOPOLOGIES.register("fl", "federated: a server averages the participants every round (FedAvg)")(
+TOPOLOGIES.register("fl", "federated: a server averages the participants every round (FedAvg)",
+                    params=(PARTICIPATION,), colour="#222222")(
     Topology(server, aggregate=fedavg, federated=True))

@@ -8,8 +8,8 @@ import math
 import networkx as nx
 import numpy as np
 
-from ..registry import TOPOLOGIES
-from . import Topology, as_array, connected, gossip, keep_local
+from ..registry import TOPOLOGIES, Param
+from . import GOSSIP, Topology, as_array, connected, gossip, keep_local
 
 
 def complete(n, degree, rng):
@@ -76,14 +76,18 @@ def check_erdos_renyi(n, d):
     return None
 
 
-TOPOLOGIES.register("ring", "decentralised: each client gossips with its two neighbours on a cycle")(
+DEGREE = Param("degree", 2, "node degree (regular), expected degree (erdos_renyi), least degree (min_degree)", lo=1)
+WITH_DEGREE = (*GOSSIP, DEGREE)
+
+TOPOLOGIES.register("ring", "decentralised: each client gossips with its two neighbours on a cycle", params=GOSSIP, colour="#9467bd")(
     Topology(ring, aggregate=gossip))
-TOPOLOGIES.register("regular", "decentralised: a random connected graph, every client has `degree` neighbours")(
-    Topology(regular, aggregate=gossip, uses_degree=True, check=check_regular))
-TOPOLOGIES.register("erdos_renyi", "decentralised: random edges, `degree` neighbours on average, connected")(
-    Topology(erdos_renyi, aggregate=gossip, uses_degree=True, check=check_erdos_renyi))
-TOPOLOGIES.register("min_degree", "decentralised, the paper's graph: a random tree, then edges until every client has `degree`")(
-    Topology(min_degree, aggregate=gossip, uses_degree=True, check=check_min_degree))
-TOPOLOGIES.register("complete", "decentralised: everyone gossips with everyone")(Topology(complete, aggregate=gossip))
-TOPOLOGIES.register("none", "no communication: every client trains alone (a floor)")(
+TOPOLOGIES.register("regular", "decentralised: a random connected graph, every client has `degree` neighbours",
+                    params=WITH_DEGREE, colour="#bcbd22")(Topology(regular, aggregate=gossip, check=check_regular))
+TOPOLOGIES.register("erdos_renyi", "decentralised: random edges, `degree` neighbours on average, connected",
+                    params=WITH_DEGREE, colour="#7f7f7f")(Topology(erdos_renyi, aggregate=gossip, check=check_erdos_renyi))
+TOPOLOGIES.register("min_degree", "decentralised, the paper's graph: a random tree, then edges until every client "
+                    "has `degree`", params=WITH_DEGREE, colour="#e377c2")(Topology(min_degree, aggregate=gossip, check=check_min_degree))
+TOPOLOGIES.register("complete", "decentralised: everyone gossips with everyone", params=GOSSIP, colour="#8c564b")(
+    Topology(complete, aggregate=gossip))
+TOPOLOGIES.register("none", "no communication: every client trains alone (a floor)", colour="#c7c7c7")(
     Topology(lambda n, d, rng: np.zeros((n, n), np.int64), aggregate=keep_local))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import TOPOLOGIES
-from . import Topology, gossip
+from . import GOSSIP, Topology, gossip
 
 
 def star(n: int, degree: int, rng: np.random.Generator) -> np.ndarray:
@@ -18,5 +18,6 @@ def star(n: int, degree: int, rng: np.random.Generator) -> np.ndarray:
     return adj
 
 
-TOPOLOGIES.register("star", "decentralised: one hub client gossips with all others, who talk only to it")(
+TOPOLOGIES.register("star", "decentralised: one hub client gossips with all others, who talk only to it",
+                    params=GOSSIP, colour="#17becf")(
     Topology(star, aggregate=gossip))

@@ -31,7 +31,7 @@ except ImportError:
     import dssl_lite  # noqa: F401
 
 # %% tags=["parameters"]
-preset: str = "live"                     # engine preset (clients, rounds, model); see dssl_lite.config.PRESETS
+preset: str = "live"                     # engine preset (clients, rounds, model); see dssl_lite.presets.PRESETS
 objectives: list = ["mim", "cl"]         # objectives to compare
 alphas: list = [0.01, 0.03, 0.1, 0.3, 1.0]  # non-IID levels (smaller: more skewed; 0.01 ~ one class per client)
 topology: str = "fl"                     # FL server averaging
