@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from dssl_lite.config import PRESETS
+from dssl_lite.presets import PRESETS
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent

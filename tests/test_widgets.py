@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 pytest.importorskip("ipywidgets")
-from dssl_lite.config import PRESETS, from_dict  # noqa: E402
+from dssl_lite.config import from_dict  # noqa: E402
+from dssl_lite.presets import PRESETS  # noqa: E402
 from dssl_widgets import build_explorer  # noqa: E402
 
 

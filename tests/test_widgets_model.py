@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from dssl_lite.config import preset
+from dssl_lite.presets import preset
 
 
 # ----- the explorer's worker -----

@@ -12,7 +12,8 @@ from typing import Any
 
 import ipywidgets as W
 
-from dssl_lite.config import PRESETS, preset as make_preset
+from dssl_lite.presets import PRESETS
+from dssl_lite.presets import preset as make_preset
 from dssl_lite.data import load
 from dssl_lite.registry import DATASETS, OBJECTIVES, TOPOLOGIES
 
@@ -267,7 +268,7 @@ class Explorer(W.VBox):
         m, payload = self.model, change["new"]
         self._pull()
         c = payload.config
-        self.controls["degree"].disabled = not TOPOLOGIES.get(c.topology).obj.uses_degree
+        self.controls["degree"].disabled = not c.reads("degree")
         self.controls["participation"].disabled = not c.is_federated
         self.run_button.disabled = False
         self.views["labels"].update(payload)

@@ -30,12 +30,13 @@ import numpy as np
 import traitlets as T
 
 from dssl_lite import experiment
-from dssl_lite.config import Config, ConfigError, from_dict, preset
+from dssl_lite.config import Config, ConfigError, from_dict
+from dssl_lite.presets import preset
 from dssl_lite.data import load
+from dssl_lite.errors import Stopped
 from dssl_lite.federation import Federation
 from dssl_lite.partition import largest_min_size
 from dssl_lite.registry import TOPOLOGIES
-from dssl_lite.simulator import Stopped
 
 from .points import Attempt, Point, describe
 from .worker import Worker

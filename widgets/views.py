@@ -27,8 +27,8 @@ IID_X = 1000.0  # where IID runs sit on the log alpha axis, labelled "IID"
 def has_ipympl() -> bool:
     """ipympl is importable and we run inside a kernel that can talk to its canvas widget."""
     try:
-        from IPython import get_ipython
         import ipympl  # noqa: F401
+        from IPython import get_ipython
     except ImportError:
         return False
     ip = get_ipython()
