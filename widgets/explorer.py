@@ -14,6 +14,7 @@ import ipywidgets as W
 
 from dssl_lite.presets import PRESETS
 from dssl_lite.presets import preset as make_preset
+from dssl_lite import workers
 from dssl_lite.data import load
 from dssl_lite.registry import DATASETS, OBJECTIVES, TOPOLOGIES
 
@@ -432,4 +433,5 @@ def build_explorer(preset: str = "live", backend: str = "auto", seeds: int = 3, 
     cfg = make_preset(preset, **overrides)
     model = ExplorerModel(cfg, preset, modified=bool(overrides))
     model.seeds = seeds
+    workers.start_in_background([cfg])  # the workers up and the step compiled before the first Run
     return Explorer(model, backend=backend)

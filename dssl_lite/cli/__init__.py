@@ -16,7 +16,7 @@ from ..storage import DamagedFile, no_space
 from ..sweep import MAX_RUNS, SweepError
 from .args import ArgumentError, Parser, add_config_args, resolve_config  # noqa: F401  (the package's surface)
 from .commands import (cmd_atlas, cmd_bench, cmd_data, cmd_demo, cmd_findings, cmd_notebooks, cmd_report,
-                       cmd_reproduce, cmd_run, cmd_sweep)
+                       cmd_reproduce, cmd_run, cmd_sweep, cmd_warm)
 
 
 def build_parser() -> Parser:
@@ -54,6 +54,11 @@ def build_parser() -> Parser:
                    help="instead: time cold live Runs of 1 and 3 seeds per objective into FILE "
                         "(data/atlas/timings.json: the explorer's estimate and the README's times)")
     b.set_defaults(func=cmd_bench)
+
+    w = sub.add_parser("warm", help="compile the lesson scale's local step once (torch.compile's cache)")
+    w.add_argument("--preset", default="live", help="a compiled preset")
+    w.add_argument("--objectives", default="mim,cl,mar,simclr", help="comma list of objectives")
+    w.set_defaults(func=cmd_warm)
 
     g = sub.add_parser("data", help="download a dataset into the data folder (online only)")
     g.add_argument("name", choices=[n for n in DATASETS.names() if not DATASETS.get(n).meta.get("offline")],

@@ -103,6 +103,24 @@ def cmd_bench(a) -> int:
     return 0
 
 
+def cmd_warm(a) -> int:
+    """Compile the lesson scale's local steps into torch.compile's cache (once, at install)."""
+    from ..presets import preset
+    from ..workers import warm
+
+    objectives = [o.strip() for o in a.objectives.split(",")]
+    for o in objectives:
+        OBJECTIVES.get(o)
+    cfgs = [preset(a.preset, objective=o) for o in objectives]
+    if not any(c.compile for c in cfgs):
+        print(f"preset {a.preset} is not compiled: nothing to warm")
+        return 0
+    secs = warm(cfgs)
+    print(f"compiled the {a.preset} preset's local step for {', '.join(objectives)} into the cache ({secs:.0f} s); "
+          "later runs load it in seconds")
+    return 0
+
+
 def cmd_data(a) -> int:
     """Fetch a dataset into the data folder (needs the internet)."""
     from .. import data
