@@ -107,3 +107,42 @@ def _federation(dataset, image_size, clients, alpha, seed, min_client_size, kind
     adj, w = topologies.mixing_matrix(topology, clients, degree, sizes, seed, gossip_steps, mixing)
     return Federation(cfg, parts, sizes, label_histogram(labels, parts, ds.num_classes), adj, w,
                       sample_schedule(clients, participation, rounds, seed))
+
+
+@functools.lru_cache(maxsize=256)
+def _largest_min_size(dataset: str, image_size: int, clients: int, alpha, seed: int) -> int:
+    from .data import load
+    from .partition import largest_min_size
+
+    return largest_min_size(load(dataset, image_size).train_y.cpu().numpy(), clients, alpha, seed)
+
+
+def feasible(cfg: Config, seeds=None) -> Config:
+    """`cfg` with the largest `min_client_size` (up to its own) at which the split of every seed
+    in `seeds` (default: `cfg.seed`) exists, so that a control never dead-ends at small alpha and
+    many clients. ConfigError naming `clients`, with the reason in words, when not even one image
+    per client is possible.
+
+    Example:
+        >>> feasible(preset("tiny", alpha=0.0316, clients=26)).min_client_size   # lowered from 10
+    """
+    seeds = [cfg.seed] if seeds is None else list(seeds)
+
+    def splits(size: int) -> bool:
+        try:
+            for s in seeds:
+                Federation.from_config(cfg.replace(seed=s, min_client_size=size))
+            return True
+        except ConfigError:
+            return False
+
+    size = cfg.min_client_size
+    if splits(size):  # the usual case, and a quick one
+        return cfg
+    size = min(size, *(_largest_min_size(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, s) for s in seeds))
+    if size < 1:
+        alpha = "IID" if cfg.alpha is None else f"alpha {cfg.alpha:.3g}"
+        raise ConfigError("clients", f"at {alpha}, {cfg.clients} clients cannot all get images: small alpha gives "
+                                     f"each class to a few clients, so others get none. Use fewer clients or a "
+                                     f"larger alpha")
+    return cfg.replace(min_client_size=size)
