@@ -10,10 +10,13 @@ export OMP_WAIT_POLICY = PASSIVE
 .PHONY: demo test bench bench-flower install notebooks lab voila clean
 
 # torch and torchvision are ranges in pyproject.toml; constraints.txt pins the tested versions.
+# The install ends by compiling the lesson scale's local step once into torch.compile's per-user
+# cache (`dssl-lite warm`, a minute or two): every later process loads it in seconds.
 $(VENV)/.base: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(if $(TORCH_INDEX),$(PIP) torch torchvision --index-url $(TORCH_INDEX))
 	$(PIP) -e .
+	$(VENV)/bin/dssl-lite warm
 	touch $@
 
 $(VENV)/.full: $(VENV)/.base

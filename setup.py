@@ -10,7 +10,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-RESOURCES = {"notebooks": "*.ipynb", "examples": "*.yaml"}  # the same as dssl_lite.teaching.FOLDERS
+RESOURCES = {"notebooks": "*.ipynb", "examples": "*.yaml",  # the same as dssl_lite.teaching.FOLDERS
+             "benchmarks": "plain_loop.py"}  # and the baseline `dssl-lite bench` times the engine against
 ATLASES = ("data/atlas", ("*.csv", "*.json"))  # the measured atlases, their machines and timings
 
 

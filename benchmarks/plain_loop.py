@@ -38,7 +38,7 @@ def _build(cfg_dict: dict, clients: list[int]):
         nets[k] = create_objective(cfg, data.channels)
         opts[k] = torch.optim.AdamW(nets[k].parameters(), lr=cfg.lr, betas=(0.9, 0.95),
                                     weight_decay=cfg.weight_decay)
-    return cfg, data, {k: torch.as_tensor(parts[k]) for k in clients}, nets, opts
+    return cfg, data, {k: torch.tensor(parts[k]) for k in clients}, nets, opts
 
 
 def _serve(conn, cfg_dict: dict, clients: list[int]) -> None:

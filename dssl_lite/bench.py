@@ -1,24 +1,27 @@
-"""`dssl-lite bench`: speed as a roofline, measured side by side in one process (not timed tests).
+"""`dssl-lite bench`: speed measured side by side in one run, reported as ratios (never timed tests).
 
-For the `live` model at 10, 100 and 1,000 clients, each execution strategy's client-steps per
-second (one local step of one client: forward, backward, AdamW), against the machine's limit:
-cores x the float32 matmul peak of one core (one thread, a large square matmul), divided by the
-FLOPs of one client-step (counted by torch's flop counter, not guessed). Strategies:
-
-- `vmap-all`: one vmap call over every client, all cores as intra-op threads (the engine before
-  this one);
-- `chunks`: vmap over chunks of at most 16 clients of a run, one chunk per worker process with one
-  intra-op thread each (the CPU default);
-- `loop`: the plain per-client loop, clients spread over the worker processes;
-- each also with `torch.compile` (`+compile`), whose cold and warm compile seconds are reported.
+For the `live` model at 10, 100 and 1,000 clients, client-steps per second (one local step of one
+client: forward, backward, AdamW) of:
+- `plain loop`: the baseline, the FedAvg loop a user would write (benchmarks/plain_loop.py: an
+  `nn.Module` and a torch AdamW per client, clients over one worker process per core);
+- the engine's strategies: `chunks` (eager vmap over chunks of a run's clients, worker processes),
+  `chunks+compile` (the same, torch.compile'd: what a `live` run uses on CPU, `default: true`),
+  `chunks+compile+bf16` (bfloat16 matmuls under autocast), `vmap-all` (one eager call, every core
+  an intra-op thread) and `loop` (the engine's per-client oracle);
+each against the machine's float32 FLOP limit: cores x one core's matmul peak (best of several
+trials, reported with their spread; a machine busy at the start is flagged), divided by the FLOPs
+of one client-step (torch's flop counter). The strategies run interleaved over `reps`
+repetitions and every row reports its median and its ratio to the plain loop of the same run.
 """
 from __future__ import annotations
 
-import contextlib
+import importlib
+import json
 import os
 import resource
-import tempfile
+import statistics
 import time
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -28,41 +31,10 @@ from .presets import preset
 from .simulator import Simulator
 from .workers import InThread, Processes
 
-STRATEGIES = ("vmap-all", "chunks", "loop")
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 5, device=None, n_threads: int = 1) -> float:
-    """Measured float32 matmul throughput with `n_threads` intra-op threads (1: one core's peak)."""
-    with threads(n_threads):
-        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-        a @ b
-        sync(device)
-        t = time.perf_counter()
-        for _ in range(repeats):
-            a @ b
-        sync(device)
-        return 2 * n ** 3 * repeats / (time.perf_counter() - t) / 1e9
-
-
-def sync(device):
-    if device is not None and torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
-def peak_mb(device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS so far (Linux KiB)
+STRATEGIES = ("plain loop", "chunks", "chunks+compile", "chunks+compile+bf16", "vmap-all", "loop")
+OVERRIDES = {"chunks": dict(compile=False), "chunks+compile": dict(compile=True),
+             "chunks+compile+bf16": dict(compile=True, precision="bfloat16"), "loop": dict(strategy="loop", compile=False),
+             "plain loop": dict(compile=False)}
 
 
 def bench_config(clients: int, objective: str = "mim", device: str = "auto", **over):
@@ -72,41 +44,83 @@ def bench_config(clients: int, objective: str = "mim", device: str = "auto", **o
                   dataset="mnist5k", min_client_size=1, **over)
 
 
+def default_strategy(cfg) -> str:
+    """The strategy a run of `cfg` uses on CPU (`plan.resolve`): what `default: true` marks."""
+    return "loop" if cfg.strategy == "loop" else "chunks+compile" if cfg.compile else "chunks"
+
+
+# ----- the machine's limit -----
+def matmul_gflops(n: int = 1024, repeats: int = 15, n_threads: int = 1) -> float:
+    """float32 matmul throughput with `n_threads` intra-op threads, best of `repeats` (1: a core's peak)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        a @ b
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+        return 2 * n ** 3 / best / 1e9
+    finally:
+        torch.set_num_threads(before)
+
+
+def core_peak(trials: int = 7) -> dict:
+    """One core's float32 matmul peak: the best of `trials` (each itself a best of 15), their
+    spread, and whether the machine was busy when measured (1-minute load average above 0.5)."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    got = sorted(matmul_gflops() for _ in range(trials))
+    return {"gflops": got[-1], "median": statistics.median(got), "low": got[0], "load_average": load,
+            "busy": load > 0.5}
+
+
 def flops_per_client_step(objective: str = "mim", clients: int = 10) -> float:
     """FLOPs of one client's local step (forward and backward; AdamW's elementwise work is not
-    counted by torch's flop counter), from a counted step of `clients` clients."""
-    sim = Simulator(bench_config(clients, objective), executor=InThread())  # counted here, in this process
+    counted by torch's flop counter), from a counted eager step of `clients` clients."""
+    sim = Simulator(bench_config(clients, objective, compile=False), executor=InThread())
     with FlopCounterMode(display=False) as fc:
         sim.begin_round().step()
     return fc.get_total_flops() / clients
 
 
-def _strategy_config(strategy: str, clients: int, objective: str, compiled: bool):
-    over = {"strategy": "loop" if strategy == "loop" else "vmap", "compile": compiled}
-    if strategy == "vmap-all":
-        over["client_chunk"] = clients
-    return bench_config(clients, objective, **over)
+# ----- one strategy, timed -----
+def plain_loop():
+    """benchmarks/plain_loop.py (the checkout's, or the copy a wheel carries), imported by name
+    from its folder (its worker processes import it again by that name)."""
+    import sys
+
+    here = Path(__file__).resolve().parent
+    for folder in (here.parent / "benchmarks", here / "_resources" / "benchmarks"):
+        if (folder / "plain_loop.py").exists():
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+            return importlib.import_module("plain_loop")
+    raise FileNotFoundError("benchmarks/plain_loop.py is not installed with this copy of dssl-lite")
 
 
-def time_strategy(strategy: str, clients: int, objective: str = "mim", compiled: bool = False,
-                  min_seconds: float = 2.0) -> dict:
+def time_strategy(strategy: str, clients: int, objective: str = "mim", min_seconds: float = 2.0) -> dict:
     """Steady client-steps per second of one strategy (after warm-up steps; the first step's
-    seconds, which include compiling, reported apart)."""
+    seconds, which include compiling or loading compiled kernels, reported apart)."""
     cores = os.cpu_count() or 1
-    # vmap-all: one call in this thread (its own intra-op threads below); the others: every core's
-    # worker process, whatever the job's size (small jobs run in this thread by default)
-    os.environ["DSSL_WORKERS"] = str(cores)
-    sim = Simulator(_strategy_config(strategy, clients, objective, compiled),
+    if strategy == "plain loop":
+        cfg = bench_config(clients, objective, **OVERRIDES[strategy])
+        rounds = max(3, 2 + int(min_seconds * 300 // (clients * cfg.local_steps)))
+        r = plain_loop().measure(cfg, rounds=rounds)
+        return {"strategy": strategy, "clients": clients, "client_steps_per_s": r["client_steps_per_s"],
+                "first_step_seconds": float("nan"), "checked": bool(r["losses_finite"] and r["weights_moved"] > 0)}
+    over = dict(OVERRIDES.get(strategy, {}), **({"client_chunk": clients, "compile": False} if strategy == "vmap-all" else {}))
+    os.environ["DSSL_WORKERS"] = str(cores)  # every core's worker, whatever the job's size
+    sim = Simulator(bench_config(clients, objective, **over),
                     executor=InThread() if strategy == "vmap-all" else Processes())
     rnd = sim.begin_round()
-    if strategy == "vmap-all":  # the engine before this one: one call, every core an intra-op thread
-        c = sim.clients
-        work = {"params": c.params, "exp_avg": c.moments.exp_avg, "exp_avg_sq": c.moments.exp_avg_sq, "state": {}}
-        losses = torch.zeros(sim.N)
-
+    if strategy == "vmap-all":  # one call, every core an intra-op thread (the engine before this one)
         def step():
-            with threads(cores):
-                sim.engine.step(work, 0, sim.N, range(sim.N), sim.step, c.moments.count, 1e-3, losses)
+            torch.set_num_threads(cores)
+            c = sim.clients
+            work = {"params": c.params, "exp_avg": c.moments.exp_avg, "exp_avg_sq": c.moments.exp_avg_sq, "state": {}}
+            sim.engine.step(work, 0, sim.N, range(sim.N), sim.step, c.moments.count, 1e-3, torch.zeros(sim.N))
             c.moments.count += 1
             sim.step += 1
     else:
@@ -120,94 +134,62 @@ def time_strategy(strategy: str, clients: int, objective: str = "mim", compiled:
         step()
         n += 1
     secs = (time.perf_counter() - t) / n
-    return {"strategy": strategy + ("+compile" if compiled else ""), "clients": clients,
-            "client_steps_per_s": clients / secs, "first_step_seconds": first, "steps_timed": n}
+    sim.executor.close()
+    return {"strategy": strategy, "clients": clients, "client_steps_per_s": clients / secs,
+            "first_step_seconds": first, "steps_timed": n, "checked": True}
 
 
-def compile_seconds(objective: str = "mim", clients: int = 16) -> dict:
-    """Seconds to compile one chunk's gradient function, cold (an empty inductor cache) and warm
-    (the on-disk cache just written), in fresh processes."""
-    import subprocess
-    import sys
-
-    code = ("import time, torch; torch.set_num_threads(1); from dssl_lite.bench import bench_config; "
-            "from dssl_lite.simulator import Simulator; "
-            f"s = Simulator(bench_config({clients}, {objective!r}, compile=True)); r = s.begin_round(); "
-            "t = time.perf_counter(); r.step(); print(time.perf_counter() - t)")
-    out = {}
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache, "DSSL_WORKERS": "1"}
-        for label in ("cold", "warm"):
-            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900)
-            out[label] = float(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else None
-    return out
-
-
-def live_seconds(objective: str = "mim", seeds: int = 1) -> float:
-    """The `live` preset end to end, cold: `seeds` non-IID runs and their IID baselines (not
-    cached) and the probes, as `dssl-lite run --preset live` does after Python has started."""
-    from . import data, experiment
-
-    data.load.cache_clear()
-    experiment.forget()
-    t = time.perf_counter()
-    experiment.run_seeds(preset("live", objective=objective), range(seeds))
-    return time.perf_counter() - t
-
-
-def roofline(clients=(10, 100, 1000), objectives=("mim", "cl"), compiled=(False, True),
-             strategies=STRATEGIES, min_seconds: float = 2.0) -> dict:
-    """The roofline table: per objective, strategy and client count, client-steps/s and the
-    fraction of the machine's limit (cores x one core's matmul peak / FLOPs per client-step)."""
+# ----- the table -----
+def bench(clients=(10, 100, 1000), objectives=("mim",), strategies=STRATEGIES, reps: int = 2,
+          min_seconds: float = 2.0, plain_max: int = 100, loop_max: int = 100) -> dict:
+    """Every strategy at every client count, interleaved over `reps` repetitions; per row the
+    median, its ratio to the plain loop measured in this run and its fraction of the FLOP limit.
+    The plain loop runs up to `plain_max` clients and the engine's loop up to `loop_max` (at
+    1,000 clients either would take minutes a step)."""
     cores = os.cpu_count() or 1
-    peak = matmul_gflops()
-    out = {"cores": cores, "core_peak_gflops": peak, "limit_gflops": cores * peak, "rows": []}
+    peak = core_peak()
+    out = {"cores": cores, "core_peak": peak, "limit_gflops": cores * peak["gflops"], "torch": torch.__version__,
+           "flops_per_client_step": {}, "limit_client_steps_per_s": {}, "rows": []}
     for obj in objectives:
         flops = flops_per_client_step(obj)
-        limit = cores * peak * 1e9 / flops
-        out.setdefault("flops_per_client_step", {})[obj] = flops
-        out.setdefault("limit_client_steps_per_s", {})[obj] = limit
+        limit = cores * peak["gflops"] * 1e9 / flops
+        out["flops_per_client_step"][obj], out["limit_client_steps_per_s"][obj] = flops, limit
+        default = default_strategy(bench_config(10, obj))
         for k in clients:
-            for s in strategies:
-                for c in compiled:
-                    if s == "loop" and c:
-                        continue  # one compiled graph per client shape is the vmap path's job
-                    row = time_strategy(s, k, obj, c, min_seconds)
-                    row.update(objective=obj, fraction=row["client_steps_per_s"] / limit)
-                    out["rows"].append(row)
-    return out
-
-
-def format_roofline(out: dict) -> str:
-    lines = [f"{out['cores']} cores, one core's float32 matmul peak {out['core_peak_gflops']:.0f} GFLOP/s, "
-             f"limit {out['limit_gflops']:.0f} GFLOP/s"]
-    for obj, f in out["flops_per_client_step"].items():
-        lines.append(f"{obj}: {f / 1e9:.3f} GFLOP per client-step, limit "
-                     f"{out['limit_client_steps_per_s'][obj]:.0f} client-steps/s")
-    lines.append(f"{'objective':<10}{'clients':>8}  {'strategy':<18}{'steps/s':>9}{'of limit':>10}{'1st step s':>11}")
-    for r in out["rows"]:
-        lines.append(f"{r['objective']:<10}{r['clients']:>8}  {r['strategy']:<18}{r['client_steps_per_s']:>9.0f}"
-                     f"{r['fraction']:>10.2f}{r['first_step_seconds']:>11.1f}")
-    return "\n".join(lines)
-
-
-def bench(clients=(10, 100, 1000), objective="mim", live: bool = True, compiled=(False, True),
-          min_seconds: float = 2.0) -> dict:
-    """The roofline for `objective` (a name or several), plus the `live` preset end to end (1 and
-    3 seeds, cold)."""
-    objectives = (objective,) if isinstance(objective, str) else tuple(objective)
-    out = roofline(clients, objectives, compiled, min_seconds=min_seconds)
-    if live:
-        out["live_seconds"] = {f"{o}, {n} seed{'s' if n > 1 else ''}": live_seconds(o, n)
-                               for o in ("mim", "cl") for n in (1, 3)}
+            todo = [s for s in strategies if not (s == "plain loop" and k > plain_max) and not (s == "loop" and k > loop_max)]
+            got = {s: [] for s in todo}
+            for _ in range(reps):
+                for s in todo:
+                    got[s].append(time_strategy(s, k, obj, min_seconds))
+            base = statistics.median(r["client_steps_per_s"] for r in got["plain loop"]) if "plain loop" in got else None
+            for s, rs in got.items():
+                speed = statistics.median(r["client_steps_per_s"] for r in rs)
+                out["rows"].append({"objective": obj, "clients": k, "strategy": s, "client_steps_per_s": speed,
+                                    "repetitions": [round(r["client_steps_per_s"], 1) for r in rs],
+                                    "first_step_seconds": min(r["first_step_seconds"] for r in rs),
+                                    "fraction": speed / limit, "default": s == default,
+                                    "vs_plain_loop": speed / base if base else None,
+                                    "checked": all(r["checked"] for r in rs)})
+    out["memory_mb_1000_clients"] = memory_at(1000)
     return out
 
 
 def format_bench(out: dict) -> str:
-    lines = [format_roofline(out)]
-    if out.get("live_seconds"):
-        per = ", ".join(f"{k} {s:.1f} s" for k, s in out["live_seconds"].items())
-        lines.append(f"live preset end to end, cold, IID baselines included: {per}")
+    p = out["core_peak"]
+    lines = [f"{out['cores']} cores; one core's float32 matmul peak {p['gflops']:.0f} GFLOP/s (trials {p['low']:.0f}-"
+             f"{p['gflops']:.0f}, load average {p['load_average']:.1f}{': BUSY, numbers low' if p['busy'] else ''}); "
+             f"limit {out['limit_gflops']:.0f} GFLOP/s"]
+    for obj, f in out["flops_per_client_step"].items():
+        lines.append(f"{obj}: {f / 1e9:.3f} GFLOP per client-step, at most {out['limit_client_steps_per_s'][obj]:,.0f} "
+                     "client-steps/s")
+    lines.append(f"{'objective':<10}{'clients':>8}  {'strategy':<22}{'steps/s':>9}{'vs plain':>9}{'of limit':>9}"
+                 f"{'1st step s':>11}")
+    for r in out["rows"]:
+        vs = f"{r['vs_plain_loop']:.2f}x" if r["vs_plain_loop"] else "-"
+        mark = "  (default)" if r["default"] else ""
+        lines.append(f"{r['objective']:<10}{r['clients']:>8}  {r['strategy']:<22}{r['client_steps_per_s']:>9.0f}{vs:>9}"
+                     f"{r['fraction']:>9.2f}{r['first_step_seconds']:>11.1f}{mark}")
+    lines.append(f"1,000 clients: peak memory {out['memory_mb_1000_clients']:,.0f} MB")
     return "\n".join(lines)
 
 
@@ -224,48 +206,54 @@ def profile_step(clients: int = 100, objective: str = "mim", steps: int = 3, top
     with profile(activities=acts) as prof:
         for _ in range(steps):
             rnd.step()
-        sync(sim.device)
+        if sim.device.type == "cuda":
+            torch.cuda.synchronize()
     key = "self_cuda_time_total" if sim.device.type == "cuda" else "self_cpu_time_total"
     return prof.key_averages().table(sort_by=key, row_limit=top)
 
 
 def memory_at(clients: int, objective: str = "mim") -> float:
-    """Peak MB of a process that builds and steps `clients` clients (chunked, this thread)."""
+    """Peak MB of this process after building and stepping `clients` clients in this thread
+    (the process's peak resident set so far, Linux; the CUDA allocator's peak on a GPU)."""
     sim = Simulator(bench_config(clients, objective), executor=InThread())
     sim.begin_round().step()
-    return peak_mb(sim.device)
+    if sim.device.type == "cuda":
+        return torch.cuda.max_memory_allocated(sim.device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-
-
-# ----- the explorer's honest time: measured seconds, scaled to this machine -----
+# ----- the explorer's honest time: a Run measured, and its estimate scaled to the machine now -----
 TIMINGS = "timings.json"  # beside the shipped atlases (atlas.SHIPPED)
 KIN = {"mar": "mim", "mar-shared": "mim", "mar-mmd": "mim", "mar-ref": "mim", "simclr": "cl",
        "byol": "cl", "byol-local": "cl"}  # objectives timed alike (the same encoder passes)
 
 
 def measure_timings(objectives=("mim", "cl"), seeds=(1, 3)) -> dict:
-    """What the explorer's estimate scales and the README quotes: for each objective, the wall
-    seconds of a cold `live` Run of 1 and of 3 seeds (non-IID runs and their references, stacked,
-    on every core), the client-steps per second of the largest and the seconds outside training
-    (probes, set-up); with this machine's core peak, CPU and torch."""
-    from . import experiment, workers
+    """A Run as the explorer makes one, for each objective at `live`: the workers started and the
+    step compiled when the page opens (not timed), then a Run of 1 and of 3 seeds with its IID
+    references taken from the atlas where this CPU built it: the seconds to the first loss point
+    and to the end, the client-steps per second trained, and what `estimate` said before."""
+    from . import atlas, experiment, workers
     from .atlas import machine
 
-    workers.pool()  # the explorer starts its workers when it opens
-    out = {"cores": os.cpu_count() or 1, "core_peak_gflops": matmul_gflops(), **machine(),
-           "seconds": {}, "client_steps_per_s": {}, "overhead_s": {}}
+    workers.start_in_background([preset("live", objective=o) for o in objectives]).join()
+    out = {"cores": os.cpu_count() or 1, "core_peak_gflops": core_peak(3)["gflops"], **machine(),
+           "load_average": os.getloadavg()[0], "seconds": {}, "first_loss_s": {}, "estimate_s": {},
+           "client_steps_per_s": {}, "overhead_s": {}}
     for obj in objectives:
         cfg = preset("live", objective=obj)
         for n in seeds:
             experiment.forget()
-            t0 = time.perf_counter()
-            results = experiment.run_seeds(cfg, range(n))
+            cfgs = [cfg.replace(seed=s) for s in range(n)]
+            atlas.lend_baselines(cfgs)
+            out["estimate_s"].setdefault(obj, {})[str(n)] = estimate(cfg, n)
+            first, t0 = [], time.perf_counter()
+            results = experiment.run_many(cfgs, on_round=lambda ph, rec: first or first.append(time.perf_counter()))
             total = time.perf_counter() - t0
             out["seconds"].setdefault(obj, {})[str(n)] = total
+            out["first_loss_s"].setdefault(obj, {})[str(n)] = first[0] - t0
         train = max(h["seconds"] for r in results for h in r.history[-1:])
-        steps = max(seeds) * 2 * cfg.clients * cfg.rounds * cfg.local_steps  # FL: each seed and its IID run
-        out["client_steps_per_s"][obj] = steps / train
+        out["client_steps_per_s"][obj] = max(seeds) * cfg.clients * cfg.rounds * cfg.local_steps / train
         out["overhead_s"][obj] = total - train
     return out
 
@@ -274,12 +262,12 @@ _local_peak: list = []
 
 
 def estimate(cfg, seeds: int) -> Optional[float]:
-    """Seconds a Run of `seeds` seeds of `cfg` should take on this machine: its client-steps
-    (the runs and their references not yet trained here) at the rate measured for the
-    objective (`measure_timings`, shipped beside the atlases), scaled by this machine's cores
-    and core peak against the measuring machine's. None when nothing was measured."""
-    import json
-
+    """Seconds a Run of `seeds` seeds of `cfg` should take on this machine now: the client-steps
+    still to train (references the atlas lends or this process trained cost nothing) at the rate
+    measured for the objective (`measure_timings`, shipped beside the atlases), scaled by this
+    machine's core peak against the measuring machine's and by what else runs now: with a load
+    average L on C cores and W workers of ours, each gets C / max(C, L + W) of a core. None when
+    nothing was measured."""
     from . import atlas, experiment
 
     path = atlas.SHIPPED / TIMINGS
@@ -287,11 +275,14 @@ def estimate(cfg, seeds: int) -> Optional[float]:
         return None
     t = json.loads(path.read_text())
     obj = cfg.objective if cfg.objective in t["client_steps_per_s"] else KIN.get(cfg.objective)
-    if obj not in t["client_steps_per_s"]:
-        return None
+    if obj not in t["client_steps_per_s"] or not cfg.compile:
+        return None  # measured for the compiled lesson scale only
     if not _local_peak:
-        _local_peak.append(matmul_gflops(1024, 3))
+        _local_peak.append(matmul_gflops(1024, 5))
+    cores = os.cpu_count() or 1
+    busy = max(0.0, (os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0) - t.get("load_average", 0.0))
+    share = cores / max(cores, busy + min(cores, 2))
     per_run = cfg.clients * cfg.rounds * cfg.local_steps
     runs = sum(1 + experiment.uncached_baselines(cfg.replace(seed=s)) for s in range(cfg.seed, cfg.seed + seeds))
-    speed = (_local_peak[0] * min(os.cpu_count() or 1, 2)) / (t["core_peak_gflops"] * min(t["cores"], 2))
+    speed = (_local_peak[0] * min(cores, 2) * share) / (t["core_peak_gflops"] * min(t["cores"], 2))
     return t["overhead_s"][obj] * seeds / 3 + runs * per_run / (t["client_steps_per_s"][obj] * speed)

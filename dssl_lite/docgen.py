@@ -95,37 +95,49 @@ TIMINGS, ROOFLINE, FLOWER = "data/atlas/timings.json", "docs/speed/bench.json", 
 
 @block("demo-time")
 def demo_time() -> str:
-    """The measured seconds of cold `live` Runs (`dssl-lite bench --timings`)."""
+    """A Run as the explorer makes one (`dssl-lite bench --timings`): seconds to the first loss point
+    and to the end, and the estimate shown before it."""
     t = _json(TIMINGS)
-    if t is None:
+    if t is None or "first_loss_s" not in t:
         return f"(times not measured: dssl-lite bench --timings {TIMINGS})"
-    sec = t["seconds"]
-    each = "; ".join(f"{o.upper()} {v['1']:.0f} s for one seed, {v['3']:.0f} s for three" for o, v in sec.items())
-    return (f"Measured on an idle {t['cores']}-core {t['cpu']} (torch {t['torch']}), a cold `live` Run with its "
-            f"IID baselines took: {each} (`dssl-lite bench --timings {TIMINGS}`; the explorer's time "
-            f"estimate scales these rates to the machine it runs on). `make demo` trains both objectives "
-            f"at three seeds, after the install.")
+    each = "; ".join(f"{o.upper()} {v['3']:.0f} s for three seeds ({v['1']:.0f} s for one), the first loss point after "
+                     f"{t['first_loss_s'][o]['3']:.1f} s, estimated {t['estimate_s'][o]['3']:.0f} s beforehand"
+                     for o, v in t["seconds"].items())
+    return (f"Measured on {t['cores']} cores of an {t['cpu']} (torch {t['torch']}, load average {t['load_average']:.1f}), "
+            f"a `live` Run as the explorer makes one (workers and compiled step loaded when the page opens, IID "
+            f"references from the atlas this CPU built): {each} (`dssl-lite bench --timings {TIMINGS}`).")
 
 
-def _roofline_rows(r: dict, clients=None) -> list:
-    return [x for x in r["rows"] if clients is None or x["clients"] in clients]
+def _speed_rows(r: dict, objective: str = "mim") -> dict:
+    """{clients: {strategy: row}} of `dssl-lite bench`'s JSON."""
+    out: dict = {}
+    for x in r["rows"]:
+        if x["objective"] == objective:
+            out.setdefault(x["clients"], {})[x["strategy"]] = x
+    return out
 
 
 @block("roofline")
 def roofline_block() -> str:
-    """`dssl-lite bench --out docs/speed/bench.json` as a table."""
+    """`dssl-lite bench --out docs/speed/bench.json` as a table: every strategy beside the plain loop."""
     r = _json(ROOFLINE)
-    if r is None:
+    if r is None or "core_peak" not in r:
         return f"(not measured: dssl-lite bench --out {ROOFLINE})"
-    head = (f"{r['cores']} cores; one core's float32 matmul peak {r['core_peak_gflops']:.0f} GFLOP/s, so the "
+    p = r["core_peak"]
+    head = (f"{r['cores']} cores (torch {r['torch']}); one core's float32 matmul peak {p['gflops']:.0f} GFLOP/s (best of "
+            f"7 trials, {p['low']:.0f}-{p['gflops']:.0f}; load average {p['load_average']:.1f} at the start), so the "
             f"machine's limit is {r['limit_gflops']:.0f} GFLOP/s; "
-            + "; ".join(f"{o}: {f / 1e9:.3f} GFLOP per client-step, at most "
-                        f"{r['limit_client_steps_per_s'][o]:,.0f} client-steps/s" for o, f in r["flops_per_client_step"].items()))
-    lines = [head, "", "| objective | clients | strategy | client-steps/s | of the limit | first step (s) |",
-             "|---|---|---|---|---|---|"]
+            + "; ".join(f"{o}: {f / 1e9:.3f} GFLOP per client-step, at most {r['limit_client_steps_per_s'][o]:,.0f} "
+                        "client-steps/s" for o, f in r["flops_per_client_step"].items()))
+    lines = [head, "", "| objective | clients | strategy | client-steps/s (median; repetitions) | vs the plain loop | "
+             "of the limit | first step (s) |", "|---|---|---|---|---|---|---|"]
     for x in r["rows"]:
-        lines.append(f"| {x['objective']} | {x['clients']:,} | {x['strategy']} | {x['client_steps_per_s']:,.0f} | "
-                     f"{x['fraction']:.2f} | {x['first_step_seconds']:.1f} |")
+        vs = f"{x['vs_plain_loop']:.2f}x" if x.get("vs_plain_loop") else "-"
+        name = f"**{x['strategy']}** (a `live` run's)" if x["default"] else x["strategy"]
+        first = "-" if x["first_step_seconds"] != x["first_step_seconds"] else f"{x['first_step_seconds']:.1f}"
+        lines.append(f"| {x['objective']} | {x['clients']:,} | {name} | {x['client_steps_per_s']:,.0f} "
+                     f"({', '.join(f'{v:,.0f}' for v in x['repetitions'])}) | {vs} | {x['fraction']:.2f} | {first} |")
+    lines.append(f"\n1,000 clients: peak memory {r['memory_mb_1000_clients']:,.0f} MB.")
     return "\n".join(lines)
 
 
@@ -180,19 +192,17 @@ def notebook_times() -> str:
 
 @block("speed-summary")
 def speed_summary() -> str:
-    """Three lines for the README: the roofline's best CPU strategy against the loop, Flower."""
+    """A few lines for the README: a `live` run's strategy against the plain loop, Flower, a Run."""
     out = []
     r = _json(ROOFLINE)
-    if r is not None:
-        for k in sorted({x["clients"] for x in r["rows"]}):
-            rows = {x["strategy"]: x for x in r["rows"] if x["clients"] == k and x["objective"] == "mim"}
-            if {"chunks", "loop"} <= set(rows):
-                c, comp, loop = rows["chunks"], rows.get("chunks+compile"), rows["loop"]
-                out.append(f"- **{k:,} clients** (`dssl-lite bench`, MIM, {r['cores']} cores): eager chunks "
-                           f"{c['client_steps_per_s']:,.0f} client-steps/s ({c['fraction']:.2f} of the FLOP limit)"
-                           + (f", compiled {comp['client_steps_per_s']:,.0f} ({comp['fraction']:.2f})" if comp else "")
-                           + f"; the engine's own per-client loop {loop['client_steps_per_s']:,.0f} (a hand-written "
-                           "`nn.Module` loop is faster than that loop: see docs/speed.md).")
+    if r is not None and "core_peak" in r:
+        for k, rows in sorted(_speed_rows(r).items()):
+            d = next((x for x in rows.values() if x["default"]), None)
+            if d is None:
+                continue
+            vs = f", {d['vs_plain_loop']:.1f}x the plain loop a user would write" if d.get("vs_plain_loop") else ""
+            out.append(f"- **{k:,} clients** (`dssl-lite bench`, MIM, {r['cores']} cores): {d['client_steps_per_s']:,.0f} "
+                       f"client-steps/s ({d['strategy']}){vs}; {d['fraction']:.2f} of the float32 FLOP limit.")
     f = _json(FLOWER)
     if f is not None:
         for k, row in f["summary"].items():

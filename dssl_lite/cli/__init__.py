@@ -40,12 +40,13 @@ def build_parser() -> Parser:
     d.add_argument("--seeds", type=int, default=3, help="seeds per objective (mean, spread and a paired interval)")
     d.set_defaults(func=cmd_demo)
 
-    b = sub.add_parser("bench", help="speed as a roofline: every execution strategy against the FLOP limit")
+    b = sub.add_parser("bench", help="speed side by side: the plain loop a user would write and every strategy, "
+                       "as ratios and against the FLOP limit")
     b.add_argument("--clients", default="10,100,1000", help="comma list of client counts")
     b.add_argument("--seconds", type=float, default=2.0, help="seconds of steady steps timed per row")
     b.add_argument("--objective", default="mim", help="objective(s) to time, a comma list (mim,cl)")
-    b.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows (cold compiles take a minute)")
-    b.add_argument("--skip-live", action="store_true", help="skip the live-preset end-to-end timing")
+    b.add_argument("--strategies", default=None, help="comma list (default: all; the plain loop first)")
+    b.add_argument("--reps", type=int, default=2, help="repetitions, interleaved; rows report the median")
     b.add_argument("--profile", action="store_true",
                    help="instead: where one vmapped step's time goes, at the last client count")
     b.add_argument("--json", action="store_true", help="print one JSON object")

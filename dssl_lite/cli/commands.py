@@ -93,10 +93,17 @@ def cmd_bench(a) -> int:
         atomic_write(Path(a.timings), json.dumps(t, indent=1))
         print(json.dumps(t, indent=1))
         return 0
+    if a.reps < 1:
+        raise ConfigError("reps", f"got {a.reps}; allowed: an integer >= 1")
+    from ..bench import STRATEGIES
+
+    strategies = [s.strip() for s in a.strategies.split(",")] if a.strategies else list(STRATEGIES)
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise ConfigError("strategies", f"got {short(s)}; allowed: {', '.join(STRATEGIES)}")
     if a.out:
         check_writable(a.out, "out")
-    out = bench(clients=clients, objective=objectives, live=not a.skip_live,
-                compiled=(False,) if a.no_compile else (False, True), min_seconds=a.seconds)
+    out = bench(clients=clients, objectives=objectives, strategies=strategies, reps=a.reps, min_seconds=a.seconds)
     if a.out:
         atomic_write(Path(a.out), json.dumps(out, indent=1))
     print(json.dumps(out) if a.json else format_bench(out))
