@@ -24,6 +24,7 @@ from .evaluate import evaluate, floor
 from .results import Result
 from .simulator import Simulator, one_intra_op_thread
 from .stats import collapse_warning
+from .traffic import communication
 
 OnRound = Callable[[str, dict], None]  # (phase: "iid" | "non_iid", record) -> None; record has "seed"
 
@@ -185,6 +186,7 @@ def recall(cfg: Config) -> Optional[Result]:
                "accuracy_all": mine, "iid_accuracy_all": every[cfg.reference],
                "robustness_all": _ratio(mine, every["fl-iid"]), "robustness_all_same_graph": _ratio(mine, every["same-graph"])}
     metrics["floor"] = floor(cfg)  # the untrained encoder's accuracy: beside every ratio
+    metrics["communication"] = communication(cfg)  # the bytes its rounds moved
     metrics["warning"] = collapse_warning(acc, metrics["iid_accuracy"], metrics["floor"])
     iid_history = MEMORY[refs[cfg.reference].train_key()][1]
     return Result(cfg.as_dict(), metrics, history, [] if cfg.iid else iid_history, seconds)

@@ -38,7 +38,7 @@ class Federation:
         """The federation of `cfg` (cached: the fields that decide it, nothing else)."""
         return _federation(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, cfg.seed,
                            cfg.min_client_size, cfg.partition, cfg.topology, cfg.degree, cfg.gossip_steps,
-                           cfg.mixing, cfg.participation, cfg.rounds)
+                           cfg.mixing, cfg.participation, cfg.rounds, cfg.dropout)
 
     @property
     def topology(self) -> topologies.Topology:
@@ -60,6 +60,25 @@ class Federation:
     def participants(self, round_index: int) -> Optional[np.ndarray]:
         """The clients that train in round `round_index` (0-based); None = everyone."""
         return None if self.schedule is None else self.schedule[round_index]
+
+    # ----- what fails in a round (`dropout`), seeded by run seed and round -----
+    def lost(self, round_index: int) -> np.ndarray:
+        """[K] bool: FL clients whose update never reaches the server this round."""
+        s = self.setting
+        return topologies.lost_updates(s.clients, s.dropout, s.seed, round_index)
+
+    def graph_at(self, round_index: int) -> np.ndarray:
+        """The gossip graph this round: the adjacency with this round's failed edges removed."""
+        s = self.setting
+        return topologies.failed_edges(self.adjacency, s.dropout, s.seed, round_index)
+
+    def mixing_at(self, round_index: int) -> np.ndarray:
+        """This round's mixing matrix: `W`, or, when edges fail, the graph's mixing rule applied to
+        the edges that remain (each client renormalises over the neighbours it still hears)."""
+        s = self.setting
+        if s.dropout <= 0 or self.topology.federated:
+            return self.W
+        return topologies.gossip_power(self.graph_at(round_index), self.sizes, s.gossip_steps, s.mixing)
 
     def summary(self) -> dict:
         """Numbers that describe the setting, for results and the explorer's readout."""
@@ -90,12 +109,13 @@ def sample_schedule(clients: int, participation: float, rounds: int, seed: int) 
 
 @functools.lru_cache(maxsize=256)
 def _federation(dataset, image_size, clients, alpha, seed, min_client_size, kind, topology, degree,
-                gossip_steps, mixing, participation, rounds) -> Federation:
+                gossip_steps, mixing, participation, rounds, dropout) -> Federation:
     from .data import load
 
     cfg = Config(dataset=dataset, image_size=image_size, clients=clients, alpha=alpha, seed=seed,
                  min_client_size=min_client_size, partition=kind, topology=topology, degree=degree,
-                 gossip_steps=gossip_steps, mixing=mixing, participation=participation, rounds=rounds)
+                 gossip_steps=gossip_steps, mixing=mixing, participation=participation, rounds=rounds,
+                 dropout=dropout)
     ds = load(dataset, image_size)
     labels = ds.train_y.cpu().numpy()
     if kind == "dirichlet" or alpha is None:

@@ -35,7 +35,9 @@ NUMBERS = ["accuracy", "iid_accuracy", "robustness", "drop",
            "accuracy_average", "accuracy_local_mean",
            # the global (averaged) model judged on every image, by cross-validated kNN
            "accuracy_all", "iid_accuracy_all", "robustness_all", "robustness_all_same_graph",
-           "global_knn", "global_linear", "heterogeneity", "spectral_gap", "average_degree", "floor", "cka", "mmd2"]
+           "global_knn", "global_linear", "heterogeneity", "spectral_gap", "average_degree", "floor", "cka", "mmd2",
+           # what the run's communication cost (`traffic.communication`)
+           "bytes_per_round", "bytes_per_client_per_round", "bytes_busiest_per_round", "total_bytes"]
 PROVENANCE = ["seconds", "device", "version", "engine"]
 COLUMNS = ["key", *SETTING, *NUMBERS, *PROVENANCE, "config"]
 
@@ -43,9 +45,10 @@ COLUMNS = ["key", *SETTING, *NUMBERS, *PROVENANCE, "config"]
 def row(result: Result, preset_name: str = "", floor: float = math.nan, drift: Optional[dict] = None) -> dict:
     """A `Result` as one row of the runs table."""
     from . import __version__
+    from .traffic import communication
 
     cfg = from_dict(result.config)
-    numbers = {**result.metrics, **(drift or {}), "floor": floor}
+    numbers = {**result.metrics, **(drift or {}), "floor": floor, **communication(cfg)}
     out = {"key": cfg.key(), "preset": preset_name, **{k: getattr(cfg, k) for k in SETTING[1:]}}
     out["alpha"] = math.nan if cfg.alpha is None else cfg.alpha
     out.update({k: numbers.get(k, math.nan) for k in NUMBERS})
@@ -131,6 +134,10 @@ def read_csv(path) -> pd.DataFrame:
         from .federation import Federation
 
         table["average_degree"] = [Federation.from_config(c).average_degree for c in configs]
+    if "total_bytes" not in table:  # written before rows carried their communication
+        from .traffic import communication
+
+        table = table.assign(**pd.DataFrame([communication(c) for c in configs], index=table.index))
     return table
 
 

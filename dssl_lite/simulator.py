@@ -57,8 +57,10 @@ class Round:
     `Simulator.begin_round`; `step()` and `finish()` ask the simulator, which owns every state
     change. Nothing here outlives `finish()`."""
 
-    def __init__(self, sim: "Simulator", active: Optional[torch.Tensor], work: ClientState, jobs: list, rows: list):
+    def __init__(self, sim: "Simulator", active: Optional[torch.Tensor], work: ClientState, jobs: list, rows: list,
+                 start: Optional[Params] = None):
         self.sim, self.active, self.work, self.jobs, self.rows = sim, active, work, jobs, rows
+        self.start = start  # FL with dropout: each run's global model at the round's start `[R, ...]`
         self.losses: list[torch.Tensor] = []
 
     def step(self) -> torch.Tensor:
@@ -189,7 +191,10 @@ class Simulator:
         per_run = self.cfg.clients if active is None else len(active) // len(self.runs)
         jobs = [(r * per_run + lo, r * per_run + hi) for r in range(len(self.runs))
                 for lo, hi in chunks(per_run, self.plan.chunk)]
-        return Round(self, active, work, jobs, list(range(self.N)) if active is None else active.tolist())
+        start = None
+        if self.federated and self.cfg.dropout > 0:  # every client holds the global model now
+            start = {n: t[::self.cfg.clients].clone() for n, t in c.params.items()}
+        return Round(self, active, work, jobs, list(range(self.N)) if active is None else active.tolist(), start)
 
     def local_step(self, rnd: Round) -> torch.Tensor:
         """One local step of round `rnd`'s training clients, computed by the executor chunk by
@@ -212,17 +217,36 @@ class Simulator:
         state = model.round_end(work.state) if work.state else work.state
         self.clients.put(rnd.active, ClientState(work.params, state, None))
         mixed = [n for n in self.clients.state if n.startswith(model.mixed_state)] if model.mixed_state else []
-        taking = None
-        if rnd.active is not None:
-            taking = torch.zeros(self.N, dtype=torch.bool)
-            taking[rnd.active] = True
-            taking = taking.to(self.device)
-        mix = Mix(len(self.runs), self.cfg.clients, self.sizes.to(self.device), taking, self.W)
+        mix = Mix(len(self.runs), self.cfg.clients, self.sizes.to(self.device), self._taking(rnd), self._mixing())
         state = [self.clients.state[n] for n in mixed]
         if model.mix_uniformly and state:  # the objective's state: every participant alike
             self.topology.aggregate(state, mix._replace(sizes=torch.ones_like(mix.sizes)))
             state = []
         self.topology.aggregate(list(self.clients.params.values()) + state, mix)
+        if rnd.start is not None:  # a run whose every update was lost: its server keeps its model
+            K = self.cfg.clients
+            for r in torch.nonzero(~mix.taking.view(-1, K).any(1)).flatten().tolist():
+                for n, t in self.clients.params.items():
+                    t[r * K:(r + 1) * K] = rnd.start[n][r]
+
+    def _taking(self, rnd: Round) -> Optional[torch.Tensor]:
+        """[N] bool: whose update the round's aggregation reads (None: everyone's). In FL, this
+        round's participants less those whose update was lost (`dropout`)."""
+        lost = self.federated and self.cfg.dropout > 0
+        if rnd.active is None and not lost:
+            return None
+        taking = torch.zeros(self.N, dtype=torch.bool)
+        taking[rnd.active if rnd.active is not None else slice(None)] = True
+        if lost:
+            taking &= torch.from_numpy(np.concatenate([f.lost(self.round) for f in self.federations])).logical_not()
+        return taking.to(self.device)
+
+    def _mixing(self) -> torch.Tensor:
+        """[R, K, K] each run's mixing this round (with this round's failed edges, when they fail)."""
+        if self.federated or self.cfg.dropout <= 0:
+            return self.W
+        return torch.tensor(np.stack([f.mixing_at(self.round) for f in self.federations]), dtype=torch.float32,
+                            device=self.device)
 
     def sample_batch(self, active: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
         """Per-client batches `[A, B, ...]` of the clients `active` (default everyone) at the

@@ -9,14 +9,25 @@ from __future__ import annotations
 import sys
 
 from .. import __version__
-from ..presets import PRESETS
 from ..errors import ConfigError, WorkerError
+from ..presets import PRESETS
 from ..registry import DATASETS, OBJECTIVES
 from ..storage import DamagedFile, no_space
 from ..sweep import MAX_RUNS, SweepError
 from .args import ArgumentError, Parser, add_config_args, resolve_config  # noqa: F401  (the package's surface)
-from .commands import (cmd_atlas, cmd_bench, cmd_data, cmd_demo, cmd_findings, cmd_notebooks, cmd_report,
-                       cmd_reproduce, cmd_run, cmd_sweep, cmd_warm)
+from .commands import (
+    cmd_atlas,
+    cmd_bench,
+    cmd_data,
+    cmd_demo,
+    cmd_findings,
+    cmd_notebooks,
+    cmd_report,
+    cmd_reproduce,
+    cmd_run,
+    cmd_sweep,
+    cmd_warm,
+)
 
 
 def build_parser() -> Parser:

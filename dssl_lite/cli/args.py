@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from ..config import Config, field_names, from_dict
-from ..presets import PRESETS
 from ..errors import ConfigError, short
+from ..presets import PRESETS
 from ..registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES
 from ..storage import check_writable
 

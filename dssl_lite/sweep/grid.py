@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config import Config, ConfigError, field_names, from_dict
-from ..presets import PRESETS
 from ..errors import short
+from ..presets import PRESETS
 from .gridfile import read_grid
 from .notebook import check_values, notebook_parameters
 

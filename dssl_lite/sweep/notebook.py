@@ -5,8 +5,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from ..presets import PRESETS
 from ..errors import ConfigError, short
+from ..presets import PRESETS
 
 
 def notebook_parameters(nb_path) -> dict[str, Any]:

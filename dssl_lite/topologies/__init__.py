@@ -44,9 +44,11 @@ class Topology:
 # The fields a gossip graph reads (declared by each graph that gossips, `TOPOLOGIES.register(...,
 # params=GOSSIP)`); a graph with a degree adds `graphs.DEGREE`, FL `federated.PARTICIPATION`.
 GOSSIP_STEPS = Param("gossip_steps", 1, "mixing steps per round (DecL)", lo=1, hi=100)
+DROPOUT = Param("dropout", 0.0, "the chance, each round, that a client's update is lost (FL) or that an edge "
+                "fails (DecL), seeded by run seed and round", lo=0.0, hi=0.99)
 MIXING = Param("mixing", "metropolis", "DecL weights: metropolis (symmetric) | size (as the paper's code: a client "
                "and its neighbours by data size)", choices=("metropolis", "size"))
-GOSSIP = (GOSSIP_STEPS, MIXING)
+GOSSIP = (GOSSIP_STEPS, MIXING, DROPOUT)
 
 
 def get(name: str) -> Topology:
@@ -125,10 +127,35 @@ def mixing_matrix(topology: str, n: int, degree: int, sizes: np.ndarray, seed: i
     client parameters, theta <- W @ theta, with `rule` metropolis or size for DecL graphs."""
     adj = adjacency(topology, n, degree, np.random.default_rng(seed + 1))
     if get(topology).federated:
-        w = fedavg_weights(sizes)
-    else:
-        w = size_weights(adj, sizes) if rule == "size" else metropolis_weights(adj)
-    return adj, np.linalg.matrix_power(w, steps)
+        return adj, fedavg_weights(sizes)
+    return adj, gossip_power(adj, sizes, steps, rule)
+
+
+def gossip_power(adj: np.ndarray, sizes: np.ndarray, steps: int, rule: str) -> np.ndarray:
+    """W^steps of a gossip graph `adj` under the mixing `rule` (metropolis or size)."""
+    w = size_weights(adj, sizes) if rule == "size" else metropolis_weights(adj)
+    return np.linalg.matrix_power(w, steps)
+
+
+def failed_edges(adj: np.ndarray, p: float, seed: int, round_index: int) -> np.ndarray:
+    """`adj` with each edge failed (removed, both ways) with probability `p` for this round,
+    seeded by (run seed, round): every executor, stacking and machine sees the same failures."""
+    if p <= 0:
+        return adj
+    i, j = np.triu_indices(len(adj), 1)
+    on = adj[i, j] > 0
+    fail = np.random.default_rng([seed, 2, round_index]).random(int(on.sum())) < p
+    out = adj.copy()
+    out[i[on][fail], j[on][fail]] = out[j[on][fail], i[on][fail]] = 0
+    return out
+
+
+def lost_updates(n: int, p: float, seed: int, round_index: int) -> np.ndarray:
+    """[n] bool: FL clients whose update is lost this round (each with probability `p`), seeded by
+    (run seed, round) as `failed_edges`."""
+    if p <= 0:
+        return np.zeros(n, dtype=bool)
+    return np.random.default_rng([seed, 3, round_index]).random(n) < p
 
 
 # ----- aggregators: how a round's local models become the next round's -----
@@ -139,11 +166,13 @@ def fedavg(tensors: list, mix: Mix) -> None:
     w = mix.sizes.reshape(mix.R, mix.K).clone()
     if mix.taking is not None:
         w = w * mix.taking.reshape(mix.R, mix.K)
-    w = w / w.sum(1, keepdim=True)
+    total = w.sum(1, keepdim=True)
+    w = w / total.clamp_min(1e-30)
     for t in tensors:
         v = t.view(mix.R, mix.K, -1)
         for r in range(mix.R):
-            v[r].copy_((w[r].to(t.dtype) @ v[r]).expand_as(v[r]))
+            if total[r] > 0:  # a run with no update to average keeps its clients (see Simulator.end_round)
+                v[r].copy_((w[r].to(t.dtype) @ v[r]).expand_as(v[r]))
 
 
 def gossip(tensors: list, mix: Mix) -> None:

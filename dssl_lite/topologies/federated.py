@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import TOPOLOGIES, Param
-from . import Topology, fedavg
+from . import DROPOUT, Topology, fedavg
 
 PARTICIPATION = Param("participation", 1.0, "FL: the fraction of clients sampled each round", lo=0.0, hi=1.0,
                       lo_open=True, strict=True)
@@ -17,5 +17,5 @@ def server(n, degree, rng):
 
 
 TOPOLOGIES.register("fl", "federated: a server averages the participants every round (FedAvg)",
-                    params=(PARTICIPATION,), colour="#222222")(
+                    params=(PARTICIPATION, DROPOUT), colour="#222222")(
     Topology(server, aggregate=fedavg, federated=True))
