@@ -33,6 +33,35 @@ def registry_table(registry) -> str:
                       *(f"| `{n}` | {h} | {fields(n)} |" for n, h in registry.help().items())])
 
 
+# the common fields by group, in Config's order (the parts' own fields come from the registries)
+FIELD_GROUPS = {"data": ("dataset", "image_size", "clients", "alpha", "min_client_size", "partition"),
+                "parts": ("topology", "objective", "model"),
+                "model": ("width", "depth", "heads", "patch_size"),
+                "training": ("rounds", "local_steps", "batch_size", "lr", "lr_schedule", "warmup_steps",
+                             "weight_decay", "optimizer_state"),
+                "evaluation": ("probe", "knn_k", "reference", "decl_eval"),
+                "execution": ("seed", "precision", "device", "strategy", "client_chunk", "compile")}
+
+
+@block("config-fields")
+def config_fields() -> str:
+    """Every config field: the common ones by group, then each part's own (from the registries)."""
+    from .config import CORE
+    from .registry import OBJECTIVES, TOPOLOGIES
+
+    lines = ["| group | fields (default) |", "|---|---|"]
+    for group, names in FIELD_GROUPS.items():
+        lines.append(f"| {group} | " + ", ".join(f"`{n}` ({CORE[n]})" for n in names) + " |")
+    seen = {}
+    for registry in (TOPOLOGIES, OBJECTIVES):
+        for name in registry.names():
+            for p in registry.params(name):
+                seen.setdefault(p.name, (p, []))[1].append(name)
+    for p, owners in seen.values():
+        lines.append(f"| read by {', '.join(owners)} | `{p.name}` ({p.default}; {p.allowed()}): {p.help} |")
+    return "\n".join(lines)
+
+
 @block("topologies")
 def topologies() -> str:
     from .registry import TOPOLOGIES
@@ -249,6 +278,7 @@ for _name, _fn in {
         "findings-summary": _summary(""),
         "findings-summary-docs": _summary("../"),
         **{f"finding-{n}": _judgement(n, "") for n in (1, 2, 3, 4)},
+        "finding-1-readme": _judgement(1, "docs/"),
         "finding-1-alphas": _table("mim_vs_cl", "alpha_markdown", "live", topology="fl"),
         "finding-1-short": _table("mim_vs_cl", "alpha_markdown", "live-short", topology="fl"),
         "finding-2-views-0.01": _table("connectivity", "views_markdown", "live", alpha=0.01),

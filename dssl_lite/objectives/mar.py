@@ -45,7 +45,7 @@ from .parts import mmd2_unbiased, paper_mmd
 
 MAR_WEIGHT = Param("mar_weight", 0.1, "MAR's alignment weight (mar: its annealed start value)", lo=0.0, hi=1e4)
 MAR_SCHEDULE = Param("mar_schedule", "cosine", "MAR's weight over rounds: cosine (as the paper's code anneals it "
-                     "to a hundredth) | constant", choices=("cosine", "constant"))
+                     "to a hundredth) or constant", choices=("cosine", "constant"))
 MAR_FIELDS = (MASK_RATIO, MAR_WEIGHT, MAR_SCHEDULE)  # the fields every annealed MAR reads
 
 

@@ -46,7 +46,7 @@ class Topology:
 GOSSIP_STEPS = Param("gossip_steps", 1, "mixing steps per round (DecL)", lo=1, hi=100)
 DROPOUT = Param("dropout", 0.0, "the chance, each round, that a client's update is lost (FL) or that an edge "
                 "fails (DecL), seeded by run seed and round", lo=0.0, hi=0.99)
-MIXING = Param("mixing", "metropolis", "DecL weights: metropolis (symmetric) | size (as the paper's code: a client "
+MIXING = Param("mixing", "metropolis", "DecL weights: metropolis (symmetric) or size (as the paper's code: a client "
                "and its neighbours by data size)", choices=("metropolis", "size"))
 GOSSIP = (GOSSIP_STEPS, MIXING, DROPOUT)
 
