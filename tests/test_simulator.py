@@ -9,7 +9,7 @@ import torch
 
 from dssl_lite import Stopped, preset, run
 from dssl_lite.experiment import train, train_stack
-from dssl_lite.optim import adamw_step, lr_at
+from dssl_lite.optim import lr_at
 from dssl_lite.registry import OBJECTIVES
 from dssl_lite.simulator import Simulator
 
@@ -119,28 +119,6 @@ def test_clients_keep_their_moments_unless_sampled():
     rnd = Simulator(preset("tiny", participation=0.5)).begin_round()
     rnd.step()
     assert rnd.work.moments.count == 1
-
-
-def test_stacked_adamw_keeps_per_client_moments():
-    """AdamW on stacked [K, ...] tensors is elementwise: stepping the stack equals stepping every
-    client with its own torch.optim.AdamW, to the last bit."""
-    sim = Simulator(preset("tiny", topology="ring"))
-    grads = {n: torch.randn_like(p) for n, p in sim.params.items()}
-    alone = []
-    for k in range(sim.cfg.clients):
-        ps = {n: p[k].clone() for n, p in sim.params.items()}
-        opt = torch.optim.AdamW([{"params": [p for p in ps.values() if p.dim() >= 2], "weight_decay": 0.05},
-                                 {"params": [p for p in ps.values() if p.dim() < 2], "weight_decay": 0.0}],
-                                lr=sim.cfg.lr, betas=(0.9, 0.95), eps=1e-8, fused=True)
-        for n, p in ps.items():
-            p.grad = grads[n][k]
-        opt.step()
-        alone.append(ps)
-    m = sim.clients.moments
-    adamw_step(sim.params, grads, m.exp_avg, m.exp_avg_sq, m.count, sim.cfg.lr, 0.05)
-    for k, ps in enumerate(alone):
-        for n, p in ps.items():
-            assert torch.equal(sim.params[n][k], p), n
 
 
 def test_partial_participation_samples_and_averages_participants_only():
