@@ -53,6 +53,21 @@ def drift_sentence(frame) -> str:
             f"<b>{html.escape(four.verdict)}</b>.</p>")
 
 
+def figure(fs):
+    """`features.plot_feature_spaces` with its class legend in rows of five: in one run's narrow
+    column a single row of ten classes was cut at both ends."""
+    from dssl_lite.features import plot_feature_spaces
+
+    fig = plot_feature_spaces(fs)
+    for old in list(fig.legends):
+        handles, labels = old.legend_handles, [t.get_text() for t in old.get_texts()]
+        title = old.get_title().get_text()
+        old.remove()
+        fig.legend(handles=handles, labels=labels, loc="outside lower center", ncols=min(5, len(labels)),
+                   fontsize=8, frameon=False, handletextpad=0.1, title=title, title_fontsize=8)
+    return fig
+
+
 class FeaturePanel(W.VBox):
     """A button, a metrics table and a picture, for the last finished runs of `model`."""
 
@@ -80,10 +95,10 @@ class FeaturePanel(W.VBox):
                             "UMAP compiles; later ones a few seconds")
 
         def job(stop):
-            from dssl_lite.features import feature_spaces, plot_feature_spaces
+            from dssl_lite.features import feature_spaces
 
             fs = feature_spaces(sims)
-            fig = plot_feature_spaces(fs)
+            fig = figure(fs)
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=DPI)
             width = int(round(fig.get_size_inches()[0] * DPI))
@@ -94,3 +109,9 @@ class FeaturePanel(W.VBox):
             self.table.value = drift_sentence(frame) + words_table(frame)
 
         self.model.call_in_worker(job)
+
+    def clear(self) -> None:
+        """As on a fresh page: no picture, no table."""
+        self.image.layout.display = "none"
+        self.image.value = b""
+        self.table.value = ""

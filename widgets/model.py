@@ -1,10 +1,12 @@
-"""The explorer's logic, with no widgets: a draft config, cheap views, and one training worker.
+"""The explorer's logic, with no widgets: a typed draft, cheap views, one training worker.
 
-`ExplorerModel` is a `traitlets.HasTraits`: the draft (`values`), the last valid `config`, its
-`setting` (the simulator's own `Federation` plus the atlas's curves), `error`, the running
-attempt's `live` records and `progress`, the finished `results`, and `status`. The GUI
-(`explorer.py`) links controls to it and `watch`es its traits, the ipywidgets idiom; every
-behaviour here is testable without a browser.
+`ExplorerModel` is a `traitlets.HasTraits`. Its `draft` (`draft.py`) holds the config being
+edited; the model derives from it the last valid `config` (made trainable for every seed by
+`federation.feasible`), its `setting` (the simulator's own `Federation` plus the atlas's curves),
+`error`, `notice` and the time `estimate`, and keeps the running attempt's `live` records and
+`progress`, the finished `results` and `status`. The page state a link carries (`preset`,
+`seeds`, `compare`, `x_axis`) are traits too. The GUI links controls to these traits and
+`watch`es them, the ipywidgets idiom; every behaviour here is testable without a browser.
 
 Training runs on one worker thread (`worker.py`). With `auto_run` off, changing a control during
 a run does not cancel it: the run finishes and the new draft waits (`pending`) for the next
@@ -16,119 +18,30 @@ notify watchers on that thread: they must only change widget properties.
 from __future__ import annotations
 
 import ctypes
-import functools
 import gc
 import logging
 import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-import numpy as np
 import traitlets as T
 
 from dssl_lite import atlas, experiment
-from dssl_lite.config import Config, ConfigError, from_dict
-from dssl_lite.presets import preset
-from dssl_lite.data import load
+from dssl_lite.config import Config, ConfigError
 from dssl_lite.errors import Stopped
-from dssl_lite.federation import Federation
-from dssl_lite.partition import largest_min_size
-from dssl_lite.registry import TOPOLOGIES
+from dssl_lite.federation import feasible
+from dssl_lite.presets import PRESETS, preset
 
+from .draft import Draft
+from .measured import Setting, against_atlas, setting
 from .points import Attempt, Point, describe
 from .worker import Worker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Setting:
-    """What the cheap views draw for one config: its `Federation` (the very object the simulator
-    trains on) and the atlas's measured curves through it. No model, no training (milliseconds)."""
-
-    config: Config
-    federation: Federation
-    atlas: dict = field(default_factory=dict)  # x axis -> measured curve through this setting
-
-    parts = property(lambda self: self.federation.parts)
-    histogram = property(lambda self: self.federation.histogram)
-    adjacency = property(lambda self: self.federation.adjacency)
-    sizes = property(lambda self: self.federation.sizes)
-    heterogeneity = property(lambda self: self.federation.heterogeneity)
-    spectral_gap = property(lambda self: self.federation.spectral_gap)
-    average_degree = property(lambda self: self.federation.average_degree)
-
-
-def atlas_curves(cfg: Config, preset_name: str) -> dict:
-    """The shipped atlas's curves through `cfg` along alpha and along the graphs (empty frames
-    when the preset has no atlas or the setting was not measured)."""
-    from dssl_lite import atlas
-
-    table = atlas.shipped(preset_name)
-    return {x: atlas.curve(table, cfg, x) for x in ("alpha", "degree")}
-
-
-def setting(cfg: Config, preset_name: str = "", objectives=()) -> Setting:
-    """Partition and graph of `cfg` (the simulator's own cached `Federation`) and, per objective
-    on the chart (and `cfg`'s own), the atlas's curves through the same setting."""
-    curves = {o: atlas_curves(cfg.replace(objective=o), preset_name)
-              for o in dict.fromkeys([*objectives, cfg.objective])} if preset_name else {}
-    return Setting(cfg, Federation.from_config(cfg), curves)
-
-
-def against_atlas(point) -> str:
-    """One finished `Point` against the shipped atlas rows of its setting (see `comparison`)."""
-    import math
-
-    from dssl_lite import atlas
-    from dssl_lite.stats import prediction_interval
-
-    cfg = from_dict(point.config)
-    setting = cfg.replace(seed=0).train_key()
-    col = {"fl-iid": "robustness_fl_iid", "same-graph": "robustness_same_graph"}[cfg.reference]
-    table = atlas.everything()
-    rows = table[table["setting"] == setting] if len(table) else table
-    if not len(rows):
-        return "the atlas has not measured this setting."
-    by_seed = dict(zip(rows["seed"].astype(int), rows[col].astype(float)))
-    here = atlas.machine() in [m for f in set(rows["source"]) for m in atlas.built_on(atlas.SHIPPED / f)]
-    mine = {r.seed: r.metrics.get(col, r.robustness) for r in point.runs}
-    shared = [s for s in mine if s in by_seed]
-    if shared:
-        worst = max(atlas.difference(mine[s], by_seed[s]) for s in shared)
-        seeds = ", ".join(map(str, shared))
-        if worst <= atlas.TOLERANCE:
-            return f"seed{'s' if len(shared) > 1 else ''} {seeds}: reproduces the atlas to the last digit."
-        where = "" if here else " (the atlas was built on another CPU, where the last digits differ)"
-        return f"seed{'s' if len(shared) > 1 else ''} {seeds}: differs from the atlas by up to {worst:.4f}{where}."
-    vals = list(by_seed.values())
-    m, n = len(vals), len(mine)
-    mean, sd = float(sum(vals) / m), float(np.std(vals, ddof=1)) if m > 1 else math.nan
-    lo, hi = prediction_interval(mean, sd, m, n)
-    if not math.isfinite(lo):
-        return f"the atlas has one seed here ({mean:.3f}): too few to say what to expect."
-    inside = lo <= point.robustness <= hi
-    return (f"the atlas ({m} other seeds): the mean of {n} new seed{'s' if n > 1 else ''} should fall in "
-            f"[{lo:.3f}, {hi:.3f}] (95 %); this run's {point.robustness:.3f} "
-            + ("does." if inside else "does not: that happens 1 time in 20 by chance; check the setting."))
-
-
-def _everyone_takes_part(values: dict) -> str:
-    """On a graph every client takes part (sampling is FL's): a draft moved from FL at
-    participation < 1 to a graph gets participation 1 in `values`, not an error about a slider
-    the page disables on graphs. -> what was changed, in words ("" when nothing was)."""
-    try:
-        federated = TOPOLOGIES.get(values.get("topology")).obj.federated
-        share = float(values.get("participation", 1.0))
-    except (ConfigError, TypeError, ValueError):
-        return ""  # from_dict names the bad field
-    if federated or share >= 1:
-        return ""
-    values["participation"] = 1.0
-    return f"participation set from {share:g} to 1: on a graph every client takes part (sampling is FL's)"
+COMPARE = ["mim", "cl"]   # the objectives whose atlas curves a fresh page overlays
+X_AXES = ("alpha", "degree")
 
 
 # glibc's malloc_trim (None elsewhere: macOS, Windows, musl), found once, not at interpreter exit
@@ -143,26 +56,27 @@ def _return_freed_memory() -> None:
         _MALLOC_TRIM(0)
 
 
-@functools.lru_cache(maxsize=256)
-def _largest_min(dataset: str, image_size: int, clients: int, alpha, seed: int) -> int:
-    return largest_min_size(load(dataset, image_size).train_y.cpu().numpy(), clients, alpha, seed)
-
-
 class ExplorerModel(T.HasTraits):
     """Draft config + cheap views + one worker thread + finished results, as traits.
 
     Example:
-        >>> m = ExplorerModel(preset("tiny"))
+        >>> m = ExplorerModel(preset("tiny"), "tiny")
         >>> m.set(alpha=0.5)        # cheap views only
         >>> m.run(); m.wait(30)
         >>> m.results[-1].robustness
     """
 
-    values = T.Dict()                                   # the draft, possibly invalid
-    config = T.Instance(Config)                         # the last valid draft
+    draft = T.Instance(Draft)                           # the config being edited, possibly invalid
+    config = T.Instance(Config)                         # the last valid draft, trainable for every seed
     setting = T.Instance(Setting)
     error = T.Any(None)                                 # (field, message) while the draft is invalid
     notice = T.Unicode("")                              # what was adapted to keep the draft valid
+    estimate = T.Any(None)                              # seconds a Run should take here (None: unknown)
+    preset = T.Unicode("default")                       # the preset Reset goes back to
+    preset_choice = T.Unicode("default")                # the preset menu: `preset`, or "custom"
+    seeds = T.Int(3)                                    # seeds per Run
+    compare = T.List(COMPARE)                           # objectives whose atlas curves the chart overlays
+    x_axis = T.Enum(X_AXES, "alpha")                    # the robustness chart's x axis
     status = T.Unicode("idle")                          # idle | running | finished | stopped | failed
     attempt = T.Any(None)                               # the Attempt `status` is about
     live = T.Dict()                                     # {"non_iid"/"iid": {seed: [round records]}}
@@ -172,24 +86,25 @@ class ExplorerModel(T.HasTraits):
     pending = T.Bool(False)                             # the draft waits for the next Run
     pinned = T.Any(None)                                # {"label", "loss"}: a ghost loss curve
     auto_run = T.Bool(False)                            # every valid change (re)starts a run
-    seeds = T.Int(3)                                    # seeds per Run
-    compare = T.List(["mim", "cl"])                     # objectives whose atlas curves the chart overlays
+    cleared = T.Int(0)                                  # counts Resets: every view back to a fresh page's
 
-    def __init__(self, cfg: Config, preset_name: str = "default", modified: bool = False):
-        super().__init__()
-        self.preset_name = preset_name      # the preset Reset goes back to
-        self.modified = modified            # the draft differs from that preset
-        self.wanted_min_size = cfg.min_client_size  # the preset's minimum, restored when possible
+    def __init__(self, cfg: Config, preset_name: str = "default", seeds: int = 3,
+                 train: Callable = experiment.run_seeds):
+        super().__init__(preset=preset_name, preset_choice=preset_name, seeds=seeds)
+        self.initial_seeds = seeds
+        self.train = train                  # (cfg, seeds, stop, on_round, keep_simulator) -> results, sim
         self.attempts: list[Attempt] = []
         self.simulators: dict = {}          # label -> trained Simulator, last two finished runs
         self._queued: Optional[Config] = None
         self._current: Optional[Attempt] = None
-        self.values = cfg.as_dict()
-        self.config = cfg
-        self.setting = setting(cfg, preset_name, self.compare)
-        self.observe(lambda ch: setattr(self, "setting", setting(self.config, self.preset_name, ch["new"])),
-                     names="compare")
+        self._shown: Any = None             # the draft values and seeds the views were computed for
         self.live = {"non_iid": {}, "iid": {}}
+        self.draft = Draft(cfg)
+        self.draft.observe(lambda ch: self._refresh(), names=[n for n in self.draft.trait_names() if n != "notice"])
+        self.observe(lambda ch: self._refresh(), names="seeds")
+        self.observe(lambda ch: self._refresh(force=True), names="compare")
+        self.observe(self._on_preset_choice, names="preset_choice")
+        self._refresh()
         # The worker thread holds no reference to this model between jobs: a model dropped
         # without close() is collected, and the finalizer ends its thread.
         self._worker = Worker()
@@ -209,72 +124,87 @@ class ExplorerModel(T.HasTraits):
                     self.failure = ("", f"display error on {change['name']!r}: {type(e).__name__}: {e}")
         self.observe(safe, names=list(names))
 
-    # ----- the draft config and the cheap views -----
+    # ----- the draft and the cheap views -----
     def set(self, **changes: Any) -> bool:
-        """Change draft fields; on a valid config refresh the cheap views (no training). A run
-        going on is restarted only with `auto_run`; otherwise the new draft is `pending`.
-        Invalid -> `error`, nothing else changes. Returns whether the draft is valid."""
-        values = {**self.values, **changes}
-        self.modified = self.modified or bool(changes)
-        everyone = _everyone_takes_part(values)
+        """Change draft fields (alpha=None: IID); the cheap views follow (no training). Returns
+        whether the draft is valid; if not, `error` says why and the views keep the last valid one."""
+        if "alpha" in changes:
+            alpha = changes.pop("alpha")
+            changes["iid"] = alpha is None
+            if alpha is not None:
+                changes["alpha"] = alpha
+        with self.draft.hold_trait_notifications():
+            for name, value in changes.items():
+                setattr(self.draft, name, value)
+        return self.error is None
+
+    @property
+    def modified(self) -> bool:
+        """Whether the draft differs from its preset (the preset menu then says "custom")."""
+        return self.preset not in PRESETS or self.draft.values() != preset(self.preset).as_dict()
+
+    def _refresh(self, force: bool = False) -> None:
+        """The draft changed: validate it, make it trainable for every seed, and recompute the
+        cheap views. Several fields set at once notify once each; only the first recomputes."""
+        values = self.draft.values()
+        shown = (sorted(values.items(), key=lambda kv: kv[0]), self.seeds)
+        if shown == self._shown and not force:
+            return
+        self._shown = shown
+        said, self.draft.notice = self.draft.notice, ""
         try:
-            cfg = self._feasible(from_dict(values), values)
-            self.notice = "; ".join(n for n in (everyone, self.notice) if n)
-            new = setting(cfg, self.preset_name, self.compare)
+            wanted = self.draft.config()
+            cfg = feasible(wanted, range(wanted.seed, wanted.seed + self.seeds))
+            new = setting(cfg, self.preset, self.compare)
         except (ConfigError, ValueError) as e:
-            self.values = values
             self.error = (getattr(e, "field", None) or str(e).split(":")[0], str(e))
-            return False
-        self.values, self.error = values, None
+            return
+        lowered = "" if cfg.min_client_size == wanted.min_client_size else (
+            f"minimum client size lowered from {wanted.min_client_size} to {cfg.min_client_size} so that "
+            f"every client of every seed gets data")
+        self.notice = "; ".join(n for n in (said, lowered) if n)
+        self.error = None
         self.config, self.setting = cfg, new
+        self.preset_choice = "custom" if self.modified else self.preset
+        self.estimate = self._estimate()
         if self.auto_run:
             self.run()
         else:
             self.pending = self._training is not None and self._training.key() != cfg.key()
-        return True
 
-    def _feasible(self, cfg: Config, values: dict) -> Config:
-        """The draft with the largest minimum client size (up to the preset's) for which every
-        seed's split exists, so that a slider never dead-ends; a ConfigError with the reason in
-        words when not even one image per client is possible."""
-        seeds = range(cfg.seed, cfg.seed + self.seeds)
-        size = self.wanted_min_size
+    def _estimate(self) -> Optional[float]:
+        """Seconds a Run should take on this machine (`bench.estimate`, the one estimate every
+        page shows: JupyterLab and Voila ask it the same way); None when nothing was measured."""
+        from dssl_lite.bench import estimate
 
-        def splits(m: int) -> bool:
-            try:
-                for s in seeds:
-                    Federation.from_config(cfg.replace(seed=s, min_client_size=m))
-                return True
-            except ConfigError:
-                return False
+        try:
+            return estimate(self.config, self.seeds)
+        except (OSError, ValueError, KeyError) as e:  # a damaged timings file must not break the page
+            log.warning("no time estimate: %s", e)
+            return None
 
-        if not splits(size):  # the usual case is fast: a split at the wanted size exists
-            size = min(size, *(_largest_min(cfg.dataset, cfg.image_size, cfg.clients, cfg.alpha, s)
-                               for s in seeds))
-            if size < 1:
-                alpha = "IID" if cfg.alpha is None else f"alpha {cfg.alpha:.3g}"
-                raise ConfigError("clients", f"at {alpha}, {cfg.clients} clients cannot all get images: "
-                                  f"small alpha gives each class to a few clients, so others get none. "
-                                  f"Use fewer clients or a larger alpha")
-        self.notice = "" if size == self.wanted_min_size else (
-            f"minimum client size lowered from {self.wanted_min_size} to {size} so that every "
-            f"client of every seed gets data")
-        values["min_client_size"] = size
-        return cfg if cfg.min_client_size == size else cfg.replace(min_client_size=size)
+    def _on_preset_choice(self, change) -> None:
+        if change["new"] in PRESETS and (change["new"] != self.preset or self.modified):
+            self.load_preset(change["new"])
 
     def load_preset(self, name: str) -> None:
         """Replace the whole draft with a named preset (keeps results and the pinned curve)."""
-        self.preset_name, self.modified = name, False
         cfg = preset(name)
-        self.wanted_min_size = cfg.min_client_size
-        self.values = {}
-        self.set(**cfg.as_dict())
-        self.modified = False
+        self.preset = name
+        self._shown = None  # the atlas to read changed with the preset
+        self.draft.load(cfg)
+        self._refresh()  # when the draft already held every value, nothing above notified
+        self.preset_choice = "custom" if self.modified else name
 
     # ----- the worker -----
     @property
     def running(self) -> bool:
         return self._worker.busy
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread is alive (False after `close`)."""
+        return self._worker.alive
 
     @property
     def _training(self) -> Optional[Config]:
@@ -380,7 +310,7 @@ class ExplorerModel(T.HasTraits):
                 self.progress = att.progress()
 
         try:
-            results, sim = experiment.run_seeds(cfg, att.seeds, stop, on_round, keep_simulator=True)
+            results, sim = self.train(cfg, att.seeds, stop, on_round, keep_simulator=True)
         except Stopped:
             att.status = "stopped"
             self.attempt, self.status = att, "stopped"
@@ -426,12 +356,19 @@ class ExplorerModel(T.HasTraits):
         return self.pinned
 
     def reset(self) -> None:
-        """Stop, restore the preset's settings and clear results, pin, live curves and the trained
-        models (the feature panel then says that nothing has run)."""
+        """Back to a fresh page at the preset: stop; the preset's settings, the seeds, objectives
+        and axis the page opened with; no results, pin, live curves, progress or trained models
+        (`cleared` tells every view, the feature panel included)."""
         self.stop()
         self.simulators.clear()
-        self.results, self.pinned, self.live, self.status = [], None, {"non_iid": {}, "iid": {}}, "idle"
-        self.load_preset(self.preset_name)
+        self.attempts.clear()
+        self.results, self.pinned, self.live = [], None, {"non_iid": {}, "iid": {}}
+        self.progress, self.attempt, self.failure, self.pending = None, None, None, False
+        self.status = "idle"
+        with self.hold_trait_notifications():
+            self.seeds, self.compare, self.x_axis = self.initial_seeds, list(COMPARE), "alpha"
+        self.load_preset(self.preset)
+        self.cleared += 1
 
     def config_yaml(self) -> str:
         """The draft as YAML: the plain `Config.as_dict()` values papermill and sweeps accept."""

@@ -45,22 +45,24 @@ class Line:
             h = self.here
             nums = f", {esc(h.numbers)}" if h.verdict not in ("not measured", "no verdict at IID") else ""
             here = f"<br><i>At this setting</i> ({esc(h.setting)}): {word(h.verdict)}{nums}"
-        nb = f"{REPO_URL}notebooks/{j.notebook}"
+        nb = f"{REPO_URL}notebooks/{j.notebook}"  # the published notebook: a Voila page serves no other file
         return (f"<div class='dssl-paper-line' data-finding='{j.finding}' data-verdict='{esc(j.verdict)}'>"
                 f"<b>Finding {j.finding}</b> ({esc(j.objective)}). The paper: {esc(j.claim)}. "
                 f"<i>The package's verdict</i> ({esc(j.setting)}): {esc(j.statistic)} {esc(j.numbers)}: "
-                f"{word(j.verdict)}{here} · <a href='{nb}' target='_blank'>notebook</a></div>")
+                f"{word(j.verdict)}{here} · <a href='{nb}' target='_blank' rel='noopener'>notebook</a></div>")
+
+
+def line(n: int, cfg: Config) -> Line:
+    """Finding `n`'s judgement, and the judgement at `cfg`'s setting when that differs."""
+    f, package = FINDINGS[n], judgement(n)
+    here = f.judge(f.at(cfg))
+    same = (here.setting, here.numbers, here.verdict) == (package.setting, package.numbers, package.verdict)
+    return Line(n, package, None if same else here)
 
 
 def lines(cfg: Config) -> list[Line]:
-    """One `Line` per finding: its judgement, and the judgement at `cfg`'s setting when different."""
-    out = []
-    for n, f in FINDINGS.items():
-        package = judgement(n)
-        here = f.judge(f.at(cfg))
-        same = (here.setting, here.numbers, here.verdict) == (package.setting, package.numbers, package.verdict)
-        out.append(Line(n, package, None if same else here))
-    return out
+    """One `Line` per finding (see `line`)."""
+    return [line(n, cfg) for n in FINDINGS]
 
 
 def html_block(cfg: Config) -> str:

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # D-SSL explorer
 #
-# Move alpha, the topology and the objective; the label histograms and the client graph update at once, **Run** trains all clients live and adds a robustness point. Predict first, then run. See `docs/widgets.md`.
+# Move alpha, the graph and the objective: the charts beside each control update at once, and **Run** trains every client live and adds a robustness point. Predict first, then run. **Copy link** gives a link that opens this page at the same setting. How the page works: [the widgets guide](https://github.com/dssl-lite/dssl-lite/blob/main/docs/widgets.md). For a class, the lesson page shows one finding per screen (`mode = "lesson"`, or `00_explorer_lesson`).
 
 # %%
 # Colab, or any kernel without dssl-lite: install it into this kernel first (about a minute;
@@ -14,6 +14,8 @@ except ImportError:
 
 # %% tags=["parameters"]
 preset: str = "live"  # a name from dssl_lite.PRESETS
+mode: str = "full"  # full: every control | lesson: one finding per screen, for a class
+link: str = ""  # a link made by Copy link (or its ?query): opens the page at that setting
 quick: bool = False  # CI: the tiny preset
 
 # %%
@@ -21,7 +23,8 @@ import os
 
 from dssl_widgets import build_explorer
 
-# DSSL_EXPLORER_PRESET lets the browser test pick `tiny` without editing the notebook
+# Voila hands the page's query to the kernel (QUERY_STRING), so a copied link opens its setting;
+# DSSL_EXPLORER_PRESET lets the browser test pick a preset without editing the notebook
 name = "tiny" if quick else os.environ.get("DSSL_EXPLORER_PRESET", preset)
-explorer = build_explorer(name)
+explorer = build_explorer(name, mode=mode, link=link or os.environ.get("QUERY_STRING", ""))
 explorer
