@@ -1,8 +1,9 @@
 """One local step for a chunk of clients, in place: what every executor runs.
 
-An `Engine` holds what a chunk's step needs besides the clients' tensors: its own objective
-module (a replica: `functional_call` swaps a module's parameters while it runs, so no two threads
-may share one), the gradient function, the per-client index table and sizes, each client's run
+An `Engine` holds what a chunk's step needs besides the clients' tensors: the process's objective
+module for its config (`replica`: `functional_call` swaps a module's parameters while it runs, so
+a lock keeps two threads from sharing it at once), the gradient function (traced and compiled once
+per process), the per-client index table and sizes, each client's run
 seed and number, and the dataset. `Engine.step` draws the chunk's batches (each client from its
 own generator, seeded by run seed, client and step), computes its gradients (one vmap call, or the
 per-client loop), and applies AdamW and the objective's `after_step` to the chunk's rows of the
@@ -11,6 +12,8 @@ never on which thread or process computes it or which clients share its call.
 """
 from __future__ import annotations
 
+import json
+import threading
 from typing import Sequence
 
 import torch
@@ -23,17 +26,33 @@ from .plan import client_seed, resolve
 Params = dict[str, torch.Tensor]
 
 
+_REPLICAS: dict = {}  # per process: (stack key, plan, device) -> (objective replica, its Gradients, a lock)
+_REPLICAS_LOCK = threading.Lock()
+
+
+def replica(cfg, channels: int, device: torch.device):
+    """This process's objective module and gradient function for configs like `cfg` (the same
+    `stack_key`: everything but seed, alpha and the graph), made once: a compiled step is traced
+    once per process, not once per simulator, so a second Run starts at once. Its weights go
+    unused (`functional_call` swaps in each chunk's), and its lock keeps two threads from swapping
+    at once."""
+    from .config import stack_key
+
+    key = (stack_key(cfg), json.dumps(resolve(cfg).identity(), sort_keys=True), str(device))
+    with _REPLICAS_LOCK:
+        if key not in _REPLICAS:
+            with torch.random.fork_rng(devices=[]):
+                model = create_objective(cfg, channels).to(device)
+            _REPLICAS[key] = (model, Gradients(model, cfg, resolve(cfg)), threading.Lock())
+        return _REPLICAS[key]
+
+
 class Engine:
-    def __init__(self, cfgs: Sequence, data, index: torch.Tensor, sizes: torch.Tensor, device: torch.device,
-                 model=None):
+    def __init__(self, cfgs: Sequence, data, index: torch.Tensor, sizes: torch.Tensor, device: torch.device):
         self.cfg = cfg = cfgs[0]
         K = cfg.clients
-        if model is None:  # a replica of its own; its weights go unused (functional_call)
-            with torch.random.fork_rng(devices=[]):
-                model = create_objective(cfg, data.channels).to(device)
-        self.model = model
+        self.model, self.grads, self.lock = replica(cfg, data.channels, device)
         self.plan = resolve(cfg)
-        self.grads = Gradients(self.model, cfg, self.plan)
         self.data, self.index, self.sizes, self.device = data, index, sizes, device
         self.seeds = [c.seed for c in cfgs for _ in range(K)]  # row -> its run's seed
         self.client = [k for _ in cfgs for k in range(K)]      # row -> its client number in the run
@@ -57,7 +76,8 @@ class Engine:
         is how many AdamW steps their moments have taken."""
         cut = lambda d: {n: t[lo:hi] for n, t in d.items()}
         params, state = cut(work["params"]), cut(work["state"])
-        grads, loss, aux = self.grads(params, self.batch(rows, step), state)
+        with self.lock:
+            grads, loss, aux = self.grads(params, self.batch(rows, step), state)
         adamw_step(params, grads, cut(work["exp_avg"]), cut(work["exp_avg_sq"]), opt_count, lr,
                    self.cfg.weight_decay)
         if state:

@@ -133,7 +133,7 @@ class Simulator:
         params = stacked(params)
         self.clients = ClientState(params, stacked(state), Moments.zeros(params))
         self.plan = resolve(cfg)
-        self.engine = Engine(self.runs, self.data, self.index, self.sizes, self.device, self.model)
+        self.engine = Engine(self.runs, self.data, self.index, self.sizes, self.device)
         self.grads = self.engine.grads
         self.round = 0
         self.step = 0  # local steps taken, for the learning-rate schedule and the randomness
