@@ -1,14 +1,16 @@
-"""The explorer in a real JupyterLab page, driven by headless Chromium through Playwright.
+"""The explorer and the lesson in real JupyterLab and Voila pages, driven by headless Chromium
+through Playwright.
 
-Starts JupyterLab on 127.0.0.1 (random free port, token) with the `live` preset, runs the
-notebook and checks the lesson view (the atlas's MIM and CL curves on one chart, labelled graph
-ticks, the paper beside the measurement); at the `tiny` preset it moves alpha with the keyboard,
-presses Run and checks that the page updates (the readouts the kernel sends, the canvases ipympl
-sends), that a control moved during a run does not cancel it, that CL's loss chart falls while
-its loss falls, and that the feature panel says what to do before any run, then shows a picture
-that is not upscaled and a table with no NaN. The tests share one page but not its state: each
-first puts the explorer at its preset (`at_preset`: Reset, no results), so any order passes.
-Uses the system Chromium; never downloads a browser.
+JupyterLab (127.0.0.1, a random free port, a token) and Voila serve copies of the explorer and
+lesson notebooks at the `live` preset. At 1280x720 and 1920x1080 each page must show every
+control beside the chart it moves, on screen together (bounding boxes inside the visible part of
+the page; a screenshot of each). In JupyterLab the explorer draws the atlas's MIM and CL curves
+with the paper beside them; at the `tiny` preset a slider moved with the keyboard and Run update
+the page, a control moved during a run does not cancel it, CL's loss chart falls, the feature
+panel says what to do before any run and then shows a picture that is not upscaled, and Reset
+resets everything. In Voila, a link opens its setting (a bad one says why in one line), Run gives
+a point, and the lesson walks findings 1-4. Each test first puts its page where it needs it, so
+any order passes. Uses the system Chromium; never downloads a browser.
 """
 import importlib.util
 import os
@@ -30,14 +32,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+NOTEBOOKS = ("00_explorer.ipynb", "00_explorer_lesson.ipynb")
+SIZES = ((1280, 720), (1920, 1080))
+SHOTS = Path(os.environ.get("DSSL_SCREENSHOT_DIR", "/tmp/dssl-screenshots"))
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
-for mod in ("jupyterlab", "playwright", "ipympl"):
+for mod in ("jupyterlab", "playwright", "ipympl", "voila"):
     if importlib.util.find_spec(mod) is None:
         pytest.skip(f"{mod} is not installed (pip install -e '.[lab,test]')", allow_module_level=True)
 
 
+# ----- servers and pages -----
 def stop(proc: subprocess.Popen, log) -> None:
     """End a server the test started: politely, then for sure."""
     proc.terminate()
@@ -54,38 +60,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on the repo; yields its base URL and token; killed afterwards."""
-    tmp = tmp_path_factory.mktemp("lab")
-    # serve a copy: JupyterLab autosaves, and outputs must never land in the repo's notebook
-    (tmp / "notebooks").mkdir()
-    shutil.copy(ROOT / "notebooks" / "00_explorer.ipynb", tmp / "notebooks")
-    port, token = free_port(), secrets.token_hex(16)
+def serve(cmd: list, tmp: Path, name: str, probe: str):
+    """Start a server in `tmp` on the notebooks' copies (outputs never land in the repo) -> its
+    process and log, once `probe` answers."""
     env = {**os.environ, "DSSL_EXPLORER_PRESET": "live", "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
            "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}",
-           f"--LabApp.workspaces_dir={tmp / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
-           "--ServerApp.port_retries=0", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
-        cmd.append("--allow-root")
-    log = open(tmp / "lab.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        end = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp / "lab.log").read_text()[-2000:]
-                assert time.monotonic() < end, "JupyterLab did not start in 60 s"
-                time.sleep(0.5)
-        yield url, token
-    finally:
-        stop(proc, log)
+    log = open(tmp / f"{name}.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+    end = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(probe, timeout=2)
+            return proc, log
+        except OSError:
+            assert proc.poll() is None, (tmp / f"{name}.log").read_text()[-2000:]
+            assert time.monotonic() < end, f"{name} did not start in 90 s"
+            time.sleep(0.5)
+
+
+def copies(tmp: Path) -> None:
+    for nb in NOTEBOOKS:
+        shutil.copy(ROOT / "notebooks" / nb, tmp)
+    shutil.copy(ROOT / "voila.json", tmp)
 
 
 @pytest.fixture(scope="module")
@@ -98,44 +94,145 @@ def pw():
 
 
 @pytest.fixture(scope="module")
-def page(lab, pw):
+def browser(pw):
+    b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on copies of the notebooks -> its base URL and token."""
+    tmp = tmp_path_factory.mktemp("lab")
+    copies(tmp)
+    port, token = free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}",
+           f"--LabApp.workspaces_dir={tmp / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
+           "--ServerApp.port_retries=0", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
+        cmd.append("--allow-root")
+    url = f"http://127.0.0.1:{port}"
+    proc, log = serve(cmd, tmp, "lab", f"{url}/api/status?token={token}")
+    yield url, token
+    stop(proc, log)
+
+
+def open_in_lab(browser, lab, notebook: str):
+    """A notebook opened in JupyterLab, every cell run, the side panel closed (Ctrl+B, as a
+    lecturer presents) -> the page, once the explorer is on it."""
     url, token = lab
-    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
     pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-    pg.goto(f"{url}/lab/tree/notebooks/00_explorer.ipynb?token={token}")
-    pg.wait_for_function("window.jupyterapp && document.querySelector('.jp-NotebookPanel')",
-                         timeout=60_000)
-    # wait for the kernel, then run every cell through JupyterLab's own command
+    workspace = notebook.split(".")[0]  # a workspace each: neither page restores the other's tab
+    pg.goto(f"{url}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={token}")
+    pg.wait_for_function("window.jupyterapp && document.querySelector('.jp-NotebookPanel')", timeout=90_000)
     pg.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
-        return w && w.sessionContext && w.sessionContext.session &&
-               w.sessionContext.session.kernel &&
-               w.sessionContext.session.kernel.status === 'idle'; }""", timeout=90_000)
+        return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel &&
+               w.sessionContext.session.kernel.status === 'idle'; }""", timeout=120_000)
+    pg.evaluate("window.jupyterapp.shell.collapseLeft()")
     pg.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    pg.locator(".dssl-explorer .dssl-readout").wait_for(timeout=120_000)
+    pg.locator(".dssl-explorer .dssl-chart-robustness").wait_for(timeout=240_000)
     news = pg.locator(".jp-Notification-Toast-Close, .Toastify__close-button")
     for i in range(news.count()):  # "get notified about Jupyter news?" would cover the widgets
         news.nth(i).click()
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser, lab):
+    pg = open_in_lab(browser, lab, NOTEBOOKS[0])
     yield pg
-    browser.close()
+    pg.close()
 
 
+@pytest.fixture(scope="module")
+def lesson_page(browser, lab):
+    pg = open_in_lab(browser, lab, NOTEBOOKS[1])
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    """A Voila server (the repo's voila.json) on copies of both notebooks -> its base URL."""
+    tmp = tmp_path_factory.mktemp("voila")
+    copies(tmp)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc, log = serve([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+                       f"--Voila.root_dir={tmp}"], tmp, "voila", url)
+    yield url
+    stop(proc, log)
+
+
+def open_in_voila(browser, voila, notebook: str, query: str = "", size=(1400, 1000)):
+    """A Voila page of `notebook` (with `query`) -> the page and its console messages."""
+    pg = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    console = []
+    pg.on("console", lambda m: console.append((m.type, m.text)))
+    pg.goto(f"{voila}/voila/render/{notebook}{query}", timeout=240_000)
+    pg.locator(".dssl-explorer .dssl-chart-robustness").wait_for(timeout=240_000)
+    return pg, console
+
+
+# ----- helpers -----
 def text(pg, css: str) -> str:
     return pg.locator(f".dssl-explorer {css}").first.inner_text()
 
 
-WATCH_PROGRESS = """() => { const bar = document.querySelector('.dssl-explorer .dssl-progress .progress-bar');
-    window.dsslWidths = [];
-    const note = () => window.dsslWidths.push(parseFloat(bar.style.width || '0'));
-    new MutationObserver(note).observe(bar, {attributes: true, attributeFilter: ['style']}); }"""
+def shot(pg, name: str) -> Path:
+    """A screenshot of what is on screen, kept for the record (and for the docs when
+    DSSL_UPDATE_SCREENSHOT is set and `name` is a docs picture)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(1.5)  # ipympl fetches its frames lazily
+    path = SHOTS / name
+    pg.screenshot(path=str(path), full_page=False)
+    if os.environ.get("DSSL_UPDATE_SCREENSHOT") and name.startswith("explorer-") and "-at-" not in name:
+        shutil.copy(path, ROOT / "docs" / name)
+    print(f"screenshot: {path}")
+    return path
 
 
-def progress_widths(pg, done_js: str, timeout: float = 120.0) -> list:
-    """Every width (percent) the progress bar took since `WATCH_PROGRESS` ran (a MutationObserver
-    sees each change, however fast the run), once `done_js` is true and the bar is full."""
-    pg.wait_for_function(done_js, timeout=timeout * 1000)
-    pg.wait_for_function("() => window.dsslWidths.length && window.dsslWidths[window.dsslWidths.length - 1] == 100",
-                         timeout=30_000)
-    return pg.evaluate("() => window.dsslWidths")
+VISIBLE = """css => { const el = document.querySelector('.dssl-explorer ' + css);
+    if (!el) return null;
+    const r = el.getBoundingClientRect();
+    let v = [0, 0, window.innerWidth, window.innerHeight];
+    for (let p = el.parentElement; p; p = p.parentElement) {   // what a scrolling parent clips
+        if (/(auto|scroll|hidden)/.test(getComputedStyle(p).overflowY) && p.clientHeight < p.scrollHeight) {
+            const q = p.getBoundingClientRect();
+            v = [Math.max(v[0], q.left), Math.max(v[1], q.top), Math.min(v[2], q.right), Math.min(v[3], q.bottom)];
+        } }
+    return {box: [r.left, r.top, r.right, r.bottom], view: v}; }"""
+
+
+def on_screen(pg, css: str) -> tuple:
+    """(whether the element `css` lies wholly in the visible part of the page, its box, the view)."""
+    got = pg.evaluate(VISIBLE, css)
+    assert got is not None, f"{css} is not on the page"
+    (l, t, r, b), (vl, vt, vr, vb) = got["box"], got["view"]
+    return (r - l > 0 and vl - 1 <= l and vt - 1 <= t and r <= vr + 1 and b <= vb + 1), got["box"], got["view"]
+
+
+def together(pg, top: str, pairs: list) -> list:
+    """Scroll `top` to the top of the view; every (control, chart) pair must then be on screen
+    together -> what is not, in words."""
+    pg.locator(f".dssl-explorer {top}").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    time.sleep(0.8)
+    bad = []
+    for control, chart in pairs:
+        for css in (control, chart):
+            ok, box, view = on_screen(pg, css)
+            if not ok:
+                bad.append(f"{css} at {[round(v) for v in box]} outside the view {[round(v) for v in view]}")
+    return bad
+
+
+FULL_PAIRS = [(f".dssl-row-{c}", ".dssl-chart-robustness") for c in
+              ("alpha", "objective", "topology", "compare", "x_axis", "reference")] + \
+             [("button.dssl-run", ".dssl-chart-robustness")]
+DATA_PAIRS = [(".dssl-row-clients", ".dssl-chart-labels"), (".dssl-row-seeds", ".dssl-chart-graph")]
+LESSON_PAIRS = [(".dssl-row-alpha", ".dssl-chart-robustness"), (".dssl-answers", ".dssl-chart-robustness"),
+                ("button.dssl-reveal", ".dssl-chart-robustness")]
 
 
 def at_preset(pg, name: str) -> None:
@@ -147,9 +244,8 @@ def at_preset(pg, name: str) -> None:
         explorer.locator("button.dssl-stop").click()
         pg.wait_for_function("() => !document.querySelector('.dssl-explorer .dssl-status').innerText.includes('running')",
                              timeout=60_000)
-    explorer.locator(".widget-dropdown", has_text="preset").locator("select").select_option(name)
+    explorer.locator(".dssl-row-preset select").select_option(name)
     explorer.locator("button.dssl-reset").click()  # the preset itself: Reset returns to it
-    explorer.locator(".widget-toggle-button", has_text="alpha").click()
     clients = PRESETS[name]["clients"]
     pg.wait_for_function("""n => { const r = document.querySelector('.dssl-explorer .dssl-readout');
         const s = document.querySelector('.dssl-explorer .dssl-status');
@@ -166,109 +262,143 @@ def run_to_the_end(pg, timeout: float = 180.0) -> str:
     return text(pg, ".dssl-status")
 
 
-def set_slider(pg, name: str, value) -> None:
+def set_slider(pg, row: str, value) -> None:
     """Type a value into a slider's readout box (ipywidgets' editable readout), as a user can."""
-    box = pg.locator(".dssl-explorer .widget-hslider", has_text=name).first.locator(".widget-readout")
+    box = pg.locator(f".dssl-explorer .dssl-row-{row} .widget-readout").first
     box.click()
     pg.keyboard.press("Control+A")
     pg.keyboard.type(str(value))
     pg.keyboard.press("Enter")
 
 
-def shoot(pg, name: str, at: str = "") -> None:
-    """Refresh a docs picture when asked (DSSL_UPDATE_SCREENSHOT): the explorer from its top, or
-    from the part `at` (a CSS selector inside it)."""
-    if os.environ.get("DSSL_UPDATE_SCREENSHOT"):
-        pg.locator(f".dssl-explorer {at}".strip()).first.evaluate("e => e.scrollIntoView({block: 'start'})")
-        time.sleep(1.5)  # ipympl fetches its frames lazily; the picture only
-        pg.screenshot(path=str(ROOT / "docs" / name), full_page=False)
+WATCH_PROGRESS = """() => { const bar = document.querySelector('.dssl-explorer .dssl-progress .progress-bar');
+    window.dsslWidths = [];
+    const note = () => window.dsslWidths.push(parseFloat(bar.style.width || '0'));
+    new MutationObserver(note).observe(bar, {attributes: true, attributeFilter: ['style']}); }"""
 
 
-def test_the_lesson_view_compares_objectives_graphs_and_the_paper(page):
-    """At the live preset, before any run: MIM's and CL's atlas curves on one chart at least
-    500 px wide, the graphs axis labelled by name and average degree, one paper-beside-measurement
-    line per finding."""
+# ----- layout: each control beside the chart it moves -----
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_jupyterlab_shows_each_control_with_its_chart(page, lesson_page, size):
     pg = page
     at_preset(pg, "live")
-    assert "10 clients" in text(pg, ".dssl-readout")
+    pg.set_viewport_size({"width": size[0], "height": size[1]})
+    assert together(pg, ".dssl-header", FULL_PAIRS) == []
+    shot(pg, f"explorer-jupyterlab-at-{size[0]}x{size[1]}.png")
+    assert together(pg, ".dssl-row-clients", DATA_PAIRS) == []
+    les = lesson_page
+    les.set_viewport_size({"width": size[0], "height": size[1]})
+    assert together(les, ".dssl-lesson-title", LESSON_PAIRS) == []
+    shot(les, f"explorer-lesson-jupyterlab-at-{size[0]}x{size[1]}.png")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_voila_shows_each_control_with_its_chart(browser, voila, size):
+    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[0], size=size)
+    assert together(pg, ".dssl-header", FULL_PAIRS) == []
+    shot(pg, f"explorer-voila-at-{size[0]}x{size[1]}.png")
+    assert together(pg, ".dssl-row-clients", DATA_PAIRS) == []
+    pg.close()
+    les, _ = open_in_voila(browser, voila, NOTEBOOKS[1], size=size)
+    assert together(les, ".dssl-lesson-title", LESSON_PAIRS) == []
+    les.locator(".dssl-answers input").first.check()
+    les.locator("button.dssl-reveal").click()
+    les.locator(".dssl-lesson-verdict").wait_for(timeout=60_000)
+    assert together(les, ".dssl-lesson-title", LESSON_PAIRS) == []
+    shot(les, f"explorer-lesson-voila-at-{size[0]}x{size[1]}.png")
+    if size == SIZES[0]:
+        shot(les, "explorer-lesson.png")
+    les.close()
+
+
+# ----- the explorer in JupyterLab -----
+def test_the_lesson_view_compares_objectives_graphs_and_the_paper(page):
+    """Before any run: MIM's and CL's atlas curves on one chart at least 500 px wide, the graphs
+    axis labelled by name and average degree, one paper-beside-measurement line per finding."""
+    pg = page
+    at_preset(pg, "live")
     chart = text(pg, ".dssl-robustness-text")
     assert "mim (" in chart and "cl (" in chart, chart  # both objectives' curves are drawn
-    box = pg.locator(".dssl-explorer .jupyter-matplotlib-canvas-div").first.bounding_box()
-    assert box["width"] >= 500, box
+    assert pg.locator(".dssl-explorer .dssl-chart-robustness").bounding_box()["width"] >= 500
     lines = pg.locator(".dssl-explorer .dssl-paper-line")
     assert lines.count() == 4 and "Finding 1" in lines.first.inner_text()
     assert all(lines.nth(i).get_attribute("data-verdict") for i in range(4))
-    pg.set_viewport_size({"width": 1400, "height": 1800})
-    shoot(pg, "explorer-mim-cl-alpha.png")
-    pg.locator(".dssl-explorer .widget-toggle-button", has_text="graphs").click()
+    pg.set_viewport_size({"width": 1280, "height": 720})
+    pg.locator(".dssl-explorer .dssl-header").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(pg, "explorer-mim-cl-alpha.png")
+    at_preset(pg, "live-short")  # its atlas holds every graph
+    pg.locator(".dssl-explorer .dssl-row-x_axis .widget-toggle-button", has_text="graphs").click()
     pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-robustness-text').innerText.includes('ring (')",
                          timeout=30_000)
     ticks = text(pg, ".dssl-robustness-text").split("x axis:")[1].split(";")[0]
     assert "ring (2.0)" in ticks and "fl (9.0)" in ticks and ticks.count("|") >= 3, ticks
-    shoot(pg, "explorer-connectivity.png")
+    pg.set_viewport_size({"width": 1280, "height": 720})
+    pg.locator(".dssl-explorer .dssl-header").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(pg, "explorer-connectivity.png")
 
 
-def test_explorer_runs_in_jupyterlab(page, tmp_path):
+def test_explorer_runs_in_jupyterlab(page):
     pg = page
     at_preset(pg, "tiny")
     explorer = pg.locator(".dssl-explorer")
     readout0 = text(pg, ".dssl-readout")
     assert "alpha 0.1" in readout0 and "4 clients" in readout0
-
-    # alpha: focus the slider handle and step it down with the keyboard (released = one change)
-    handle = explorer.locator(".widget-hslider", has_text="alpha").locator(".noUi-handle")
+    handle = explorer.locator(".dssl-row-alpha .noUi-handle")  # released once: one change
     handle.focus()
     for _ in range(5):
         pg.keyboard.press("ArrowLeft")
     pg.wait_for_function("""t0 => { const e = document.querySelector('.dssl-explorer .dssl-readout');
         return e && e.innerText !== t0; }""", arg=readout0, timeout=30_000)
-    readout1 = text(pg, ".dssl-readout")
-    assert "alpha 0.1" not in readout1, readout1
-
-    canvases = explorer.locator(".jupyter-matplotlib-canvas-div")  # one per ipympl figure
-    assert canvases.count() >= 5, "ipympl canvases did not render"
-    before = {i: canvases.nth(i).screenshot() for i in (0, 1)}  # robustness, loss
-
+    assert "alpha 0.1" not in text(pg, ".dssl-readout")
+    canvases = {k: explorer.locator(f".dssl-chart-{k}") for k in ("robustness", "loss")}
+    before = {k: c.screenshot() for k, c in canvases.items()}
     t0 = time.monotonic()
     pg.evaluate(WATCH_PROGRESS)
     explorer.locator("button.dssl-run").click()
-    widths = progress_widths(pg, "() => { const e = document.querySelector('.dssl-explorer .dssl-status'); "
-                                 "return e && e.innerText.includes('1 setting(s) finished'); }")
-    took = time.monotonic() - t0
+    pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-status').innerText"
+                         ".includes('1 setting(s) finished')", timeout=180_000)
+    pg.wait_for_function("() => window.dsslWidths.length && window.dsslWidths[window.dsslWidths.length - 1] == 100",
+                         timeout=30_000)
+    widths = pg.evaluate("() => window.dsslWidths")
     assert any(0 < w < 100 for w in widths) and widths[-1] == 100, widths  # the bar moved, then filled
     status = text(pg, ".dssl-status")
     assert "robustness" in status and "+-" in status  # a point over seeds, with its spread
-    for i, what in ((1, "loss curves"), (0, "robustness chart")):  # ipympl fetches frames lazily
+    for k, c in canvases.items():  # ipympl fetches frames lazily
         end = time.monotonic() + 60
-        while canvases.nth(i).screenshot() == before[i]:
-            assert time.monotonic() < end, f"{what} did not change in the page"
+        while c.screenshot() == before[k]:
+            assert time.monotonic() < end, f"the {k} chart did not change in the page"
             time.sleep(0.25)
+    pg.set_viewport_size({"width": 1920, "height": 1080})
+    pg.locator(".dssl-explorer .dssl-header").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(pg, "explorer-jupyterlab.png")
+    print(f"run to first result in the page: {time.monotonic() - t0:.1f} s; {status}")
 
-    shot = tmp_path / "explorer.png"
-    pg.set_viewport_size({"width": 1400, "height": 1900})  # the whole explorer in one picture
-    time.sleep(1.0)
-    explorer.evaluate("e => e.scrollIntoView({block: 'start'})")
-    time.sleep(0.5)
-    pg.screenshot(path=str(shot))
-    pg.set_viewport_size({"width": 1400, "height": 1000})
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("DSSL_UPDATE_SCREENSHOT"):  # refresh the docs picture only when asked
-        shutil.copy(shot, ROOT / "docs" / "explorer-jupyterlab.png")
-    print(f"run to first result in the page: {took:.1f} s; {status}")
+
+def test_reset_in_the_page_resets_everything(page):
+    pg = page
+    at_preset(pg, "tiny")
+    set_slider(pg, "seeds", 1)
+    run_to_the_end(pg)
+    pg.locator(".dssl-explorer button.dssl-reset").click()
+    pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-status').innerText.includes('no runs yet')",
+                         timeout=30_000)
+    assert pg.locator(".dssl-explorer .dssl-row-preset select").input_value() == "tiny"
+    assert pg.locator(".dssl-explorer .dssl-row-seeds .widget-readout").first.inner_text().strip() == "3"
+    assert "no run yet" in text(pg, ".dssl-loss-text")
+    assert pg.locator(".dssl-explorer .dssl-progress").evaluate("e => getComputedStyle(e).visibility") == "hidden"
 
 
 def test_a_control_moved_during_a_run_does_not_cancel_it_and_cl_loss_falls(page):
     pg = page
     at_preset(pg, "tiny")
     explorer = pg.locator(".dssl-explorer")
-    explorer.locator(".widget-dropdown", has_text="objective").locator("select").select_option("cl")
+    explorer.locator(".dssl-row-objective select").select_option("cl")
     set_slider(pg, "rounds", 12)
     before = text(pg, ".dssl-status")
     explorer.locator("button.dssl-run").click()
     pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-status').innerText.includes('running')",
                          timeout=60_000)
-    handle = explorer.locator(".widget-hslider", has_text="alpha").locator(".noUi-handle")
-    handle.focus()
+    explorer.locator(".dssl-row-alpha .noUi-handle").focus()
     pg.keyboard.press("ArrowRight")  # a stray change while it trains
     pg.wait_for_function("() => [...document.querySelectorAll('.dssl-explorer button.dssl-run')]"
                          ".some(b => b.innerText.includes('Stop and run this'))", timeout=30_000)
@@ -297,32 +427,27 @@ def test_the_feature_panel_says_what_to_do_first_then_is_not_upscaled_and_has_no
     natural, shown = img.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
     assert shown <= natural + 1, (natural, shown)  # drawn at its own size or smaller, never stretched
     table = text(pg, ".dssl-features-table")
-    assert "nan" not in table.lower() and "<na>" not in table.lower() and "similarity" in text(pg, ".dssl-features-table")
+    assert "nan" not in table.lower() and "<na>" not in table.lower() and "similarity" in table
     assert "Finding 4" in text(pg, ".dssl-features-sentence")
-    shoot(pg, "explorer-feature-spaces.png", at="button.dssl-features")
+    explorer.locator("button.dssl-features").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(pg, "explorer-feature-spaces.png")
 
 
 def test_narrow_page_keeps_controls_visible(page):
     pg = page
     at_preset(pg, "tiny")
     pg.set_viewport_size({"width": 700, "height": 1000})
-    pg.locator(".dssl-explorer").wait_for(timeout=30_000)
     time.sleep(1.0)  # let JupyterLab re-layout
     explorer = pg.locator(".dssl-explorer")
-    for name in ("alpha", "topology", "degree", "objective", "clients", "rounds", "seed"):
-        ctl = explorer.locator(".widget-inline-hbox", has_text=name).first
+    for name in ("alpha", "topology", "objective", "clients", "rounds", "seed"):
+        ctl = explorer.locator(f".dssl-row-{name}").first
         ctl.scroll_into_view_if_needed()
         assert ctl.is_visible(), name
     run = explorer.locator("button.dssl-run")
     run.scroll_into_view_if_needed()
     assert run.is_visible()
     overflow = explorer.evaluate("e => e.scrollWidth - e.clientWidth")
-    wide = explorer.evaluate("""ex => { const r = ex.getBoundingClientRect(); const bad = [];
-        for (const el of ex.querySelectorAll('*')) { const b = el.getBoundingClientRect();
-            if (b.right > r.right + 1 && b.width > 0) bad.push(el.className.toString().slice(0, 30) + ' +' +
-                Math.round(b.right - r.right) + ' ' + (el.innerText || '').slice(0, 40)); }
-        return bad.slice(0, 6); }""")
-    assert overflow <= 1, f"explorer overflows horizontally by {overflow}px at 700 px: {wide}"
+    assert overflow <= 1, f"explorer overflows horizontally by {overflow}px at 700 px"
     box = explorer.bounding_box()
     assert box["x"] + box["width"] <= 700 + 1, box
 
@@ -338,68 +463,84 @@ def test_dead_end_sequence_ends_in_a_run_or_a_reason(page):
         return r && r.innerText.includes('26 clients') || document.querySelector('.dssl-explorer .dssl-error'); }""",
                          timeout=60_000)
     run = pg.locator(".dssl-explorer button.dssl-run")
-    notice = pg.locator(".dssl-explorer .dssl-notice")
-    error = pg.locator(".dssl-explorer .dssl-error")
     if run.is_disabled():
+        error = pg.locator(".dssl-explorer .dssl-error")
         assert error.count() and "clients" in error.first.inner_text()
         return
+    notice = pg.locator(".dssl-explorer .dssl-notice")
     assert notice.count() and "lowered" in notice.first.inner_text()
+    set_slider(pg, "seeds", 1)
     run_to_the_end(pg)
     assert "26 clients" in text(pg, ".dssl-readout")
 
 
-@pytest.fixture(scope="module")
-def voila_page(tmp_path_factory, pw):
-    """The explorer as a standalone Voila page (with the repo's voila.json), in Chromium; yields
-    the page and the browser console messages."""
-    if importlib.util.find_spec("voila") is None:
-        pytest.skip("voila is not installed")
-
-    tmp = tmp_path_factory.mktemp("voila")
-    shutil.copy(ROOT / "notebooks" / "00_explorer.ipynb", tmp)
-    shutil.copy(ROOT / "voila.json", tmp)
-    port = free_port()
-    env = {**os.environ, "DSSL_EXPLORER_PRESET": "tiny", "OMP_NUM_THREADS": "1",
-           "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")}
-    log = open(tmp / "voila.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "voila", "00_explorer.ipynb", "--no-browser",
-                             f"--port={port}", "--Voila.ip=127.0.0.1"], cwd=tmp, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1900})
-        console = []
-        pg.on("console", lambda m: console.append((m.type, m.text)))
-        end = time.monotonic() + 60
-        while True:
-            try:
-                pg.goto(f"http://127.0.0.1:{port}/", timeout=180_000)
-                break
-            except Exception:
-                assert proc.poll() is None, (tmp / "voila.log").read_text()[-2000:]
-                assert time.monotonic() < end, "Voila did not start"
-                time.sleep(1)
-        pg.locator(".dssl-explorer .dssl-readout").wait_for(timeout=180_000)
-        yield pg, console
-        browser.close()
-    finally:
-        stop(proc, log)
+# ----- Voila: links, Run, the lesson -----
+def test_a_link_opens_voila_at_its_setting_and_copy_link_gives_it_back(browser, voila):
+    query = "?preset=live-short&alpha=0.1&objective=cl&compare=mim,cl,mar&x=graphs"
+    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[0], query)
+    assert "alpha 0.1:" in text(pg, ".dssl-readout")
+    assert pg.locator(".dssl-explorer .dssl-row-objective select").input_value() == "cl"
+    assert pg.locator(".dssl-explorer .dssl-compare-mar input").is_checked()
+    assert "mod-active" in pg.locator(".dssl-explorer .dssl-row-x_axis .widget-toggle-button",
+                                      has_text="graphs").get_attribute("class")
+    assert "fl (" in text(pg, ".dssl-robustness-text").split("x axis:")[1]
+    pg.locator(".dssl-explorer button.dssl-link").click()
+    box = pg.locator(".dssl-explorer .dssl-link input")
+    box.wait_for(state="visible", timeout=30_000)
+    url = box.input_value()
+    assert url.startswith(f"{voila}/voila/render/{NOTEBOOKS[0]}?preset=live-short"), url
+    for part in ("alpha=0.1", "objective=cl", "compare=mim,cl,mar", "x=graphs"):
+        assert part in url, url
+    pg.close()
+    again, _ = open_in_voila(browser, voila, NOTEBOOKS[0], "?" + url.split("?", 1)[1])
+    assert pg is not again and "alpha 0.1:" in text(again, ".dssl-readout")
+    again.close()
 
 
-def test_explorer_runs_in_voila(voila_page, tmp_path):
-    """The standalone page: one title, Run gives a point. (Voila 0.5's own bundled widget manager
-    was built against a newer JupyterLab than its page ships, so the console shows its version
-    warnings; docs/widgets.md lists them. The explorer itself loads nothing from the network.)"""
-    pg, console = voila_page
+def test_a_bad_link_shows_one_line_and_the_default_setting(browser, voila):
+    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[0], "?preset=tiny&alpha=lots")
+    error = pg.locator(".dssl-explorer .dssl-error").first
+    error.wait_for(timeout=30_000)
+    said = error.inner_text()
+    assert "this link: alpha: got 'lots'; allowed: a number > 0 or 'iid'" in said and "\n" not in said.strip()
+    assert f"{PRESETS['live']['clients']} clients, alpha 0.01" in text(pg, ".dssl-readout")  # the default
+    assert pg.locator("text=Traceback").count() == 0 and pg.locator(".jp-RenderedText[data-mime-type*=error]").count() == 0
+    pg.close()
+
+
+def test_explorer_runs_in_voila(browser, voila):
+    """The standalone page at the tiny preset (by its link): one title, Run gives a point, no icon
+    glyph that would need the CDN font. (Voila 0.5's bundled widget manager warns about versions
+    in the console; docs/widgets.md lists them.)"""
+    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[0], "?preset=tiny&seeds=2")
     assert pg.locator("h1").count() <= 1, "the title appears twice"
     pg.locator(".dssl-explorer button.dssl-run").click()
-    pg.wait_for_function("""() => { const e = document.querySelector('.dssl-explorer .dssl-status');
-        return e && e.innerText.includes('setting(s) finished'); }""", timeout=180_000)
-    time.sleep(1.5)
-    shot = tmp_path / "explorer-voila.png"
-    pg.screenshot(path=str(shot), full_page=True)
-    if os.environ.get("DSSL_UPDATE_SCREENSHOT"):
-        shutil.copy(shot, ROOT / "docs" / "explorer-voila.png")
-    assert "+-" in pg.locator(".dssl-explorer .dssl-status").first.inner_text()
-    icons = pg.locator(".dssl-explorer [class*='fa-']:visible")  # a shown glyph would need the CDN font
+    pg.wait_for_function("() => document.querySelector('.dssl-explorer .dssl-status').innerText"
+                         ".includes('setting(s) finished')", timeout=180_000)
+    assert "+-" in text(pg, ".dssl-status")
+    pg.set_viewport_size({"width": 1280, "height": 720})
+    pg.locator(".dssl-explorer .dssl-header").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(pg, "explorer-voila.png")
+    icons = pg.locator(".dssl-explorer [class*='fa-']:visible")
     assert icons.count() == 0, [icons.nth(i).evaluate("e => e.outerHTML.slice(0, 120)") for i in range(min(3, icons.count()))]
+    pg.close()
+
+
+def test_the_lesson_walks_findings_1_to_4_in_voila(browser, voila):
+    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[1], size=(1920, 1080))
+    for n in (1, 2, 3, 4):
+        pg.wait_for_function("n => document.querySelector('.dssl-explorer .dssl-lesson-title').innerText"
+                             ".includes('Finding ' + n + ' of 4')", arg=n, timeout=60_000)
+        assert pg.locator(".dssl-explorer button.dssl-reveal").is_disabled()  # predict first
+        assert "hidden" in text(pg, ".dssl-chart-note")
+        pg.locator(".dssl-explorer .dssl-answers input").nth(1).check()
+        pg.locator(".dssl-explorer button.dssl-reveal").click()
+        verdict = pg.locator(f".dssl-explorer .dssl-lesson-verdict .dssl-paper-line[data-finding='{n}']")
+        verdict.wait_for(timeout=60_000)
+        assert verdict.get_attribute("data-verdict")
+        assert "How many seeds would this need?" in text(pg, ".dssl-seeds")
+        pg.locator(".dssl-explorer button.dssl-where").click()
+        pg.locator(f".dssl-explorer .dssl-regime[data-finding='{n}']").wait_for(timeout=60_000)
+        if n < 4:
+            pg.locator(".dssl-explorer button.dssl-next").click()
+    pg.close()

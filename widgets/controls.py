@@ -21,7 +21,7 @@ from dssl_lite.registry import OBJECTIVES, TOPOLOGIES, Param
 from .draft import part_params
 
 STYLE = {"description_width": "110px"}
-WIDE = "360px"
+WIDE = "340px"
 HELP = {
     "alpha": "Dirichlet label skew: small alpha gives each client few classes (0.01: about one); large alpha is "
              "near IID. IID: every client holds every class.",
@@ -76,7 +76,7 @@ class Controls:
         w = self.widgets = {
             "alpha": W.FloatLogSlider(value=d.alpha, base=10, min=-2, max=2, step=0.1, description="alpha",
                                       readout_format=".3g", continuous_update=False, style=STYLE,
-                                      layout=W.Layout(width="300px")),
+                                      layout=W.Layout(width="280px")),
             "iid": W.Checkbox(value=d.iid, description="IID", indent=False, layout=W.Layout(width="auto")),
             "topology": W.Dropdown(options=list(TOPOLOGIES), value=d.topology, description="graph",
                                    style=STYLE, layout=W.Layout(width=WIDE)),

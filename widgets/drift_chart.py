@@ -18,7 +18,7 @@ class DriftChart(Chart):
     """See the module. `show(rows, objectives, hidden)`: rows of the runs table with `arm`, `seed`
     and `cka` (finding 4's `rows`); hidden keeps the measurement back (predict first)."""
 
-    def __init__(self, size_px=(760, 450), **kw):
+    def __init__(self, size_px=(700, 430), **kw):
         super().__init__(size_px=size_px, **kw)
         self.ax = self.fig.add_subplot()
         self.ax.tick_params(labelsize=TEXT_PT)

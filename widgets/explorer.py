@@ -30,7 +30,10 @@ from .robustness_chart import RobustnessChart
 from .run_panel import RunPanel
 
 
-def column(children: list, width: str = "380px") -> W.VBox:
+CHART_COLUMN = "700px"  # the big chart's width: with a 360 px column, 1,072 px fit JupyterLab's page at 1280 px
+
+
+def column(children: list, width: str = "360px") -> W.VBox:
     box = W.VBox(children, layout=W.Layout(flex=f"0 0 {width}", min_width="0", max_width="100%"))
     box.add_class("dssl-column")
     return box
@@ -59,6 +62,8 @@ class Explorer(W.VBox):
         self.charts = {"robustness": RobustnessChart(backend=backend), "loss": LossChart(backend=backend),
                        "labels": LabelChart(backend=backend), "graph": GraphChart(backend=backend),
                        "samples": SamplesChart(backend=backend)}
+        for name, chart in self.charts.items():
+            chart.widget.add_class(f"dssl-chart-{name}")
         self.features = FeaturePanel(model)
         self.header, self.notice, self.readout = W.HTML(), W.HTML(), W.HTML()
         self.paper, self.table, self.chart_note, self.chart_text = W.HTML(), W.HTML(), W.HTML(), W.HTML()
@@ -80,7 +85,7 @@ class Explorer(W.VBox):
         super().__init__(
             [W.HTML(readouts.CSS), self.header,
              row([lead, W.VBox([c["robustness"], axes, self.chart_note, r.comparison, self.predict_box],
-                               layout=W.Layout(max_width="100%")), c["loss"]]),
+                               layout=W.Layout(width=CHART_COLUMN, max_width="100%")), c["loss"]]),
              row([data, c["labels"], c["graph"], c["samples"]]), self.chart_text, self.paper,
              W.HTML(f"<div class='dssl-help'>{readouts.DEFINITIONS}</div>"), self.table, self.features],
             layout=W.Layout(width="100%", overflow="hidden"))

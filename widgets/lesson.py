@@ -19,7 +19,7 @@ from dssl_lite.findings import FINDINGS
 from . import link, readouts
 from .controls import Controls
 from .drift_chart import DriftChart
-from .explorer import column, row
+from .explorer import CHART_COLUMN, column, row
 from .lesson_model import LessonModel, guess_meets, seeds_words
 from .paper import line as paper_line
 from .regime_view import regime_html
@@ -41,13 +41,15 @@ class Lesson(W.VBox):
         self.inputs = Controls(model)
         self.controls = self.inputs.widgets
         self.charts = {"robustness": RobustnessChart(backend=backend), "drift": DriftChart(backend=backend)}
+        for name, chart in self.charts.items():
+            chart.widget.add_class(f"dssl-chart-{name}")
         self.title, self.claim, self.question, self.outcome = W.HTML(), W.HTML(), W.HTML(), W.HTML()
         self.verdict, self.seeds, self.chart_note, self.regime = W.HTML(), W.HTML(), W.HTML(), W.HTML()
-        self.steps = W.ToggleButtons(options=[(f"finding {n}", n) for n in FINDINGS], value=self.lesson.finding,
-                                     style={"button_width": "90px"})
+        self.steps = W.ToggleButtons(options=[(f"{n}", n) for n in FINDINGS], value=self.lesson.finding,
+                                     description="finding", style={"button_width": "48px", "description_width": "60px"})
         T.link((self.lesson, "finding"), (self.steps, "value"))
-        self.prev_button = W.Button(description="previous")
-        self.next_button = W.Button(description="next finding", button_style="primary")
+        self.prev_button = W.Button(description="previous", layout=W.Layout(width="120px"))
+        self.next_button = W.Button(description="next finding", button_style="primary", layout=W.Layout(width="160px"))
         self.answers = W.RadioButtons(options=["-"], layout=W.Layout(width="auto"))
         self.reveal_button = W.Button(description="Reveal the measurement", button_style="success",
                                       layout=W.Layout(width="auto"))
@@ -60,13 +62,13 @@ class Lesson(W.VBox):
         self.controls_box = W.VBox()
         self.chart_box = W.Box()
         self.error = W.HTML()
+        steps = W.HBox([self.prev_button, self.next_button], layout=W.Layout(flex_flow="row wrap"))
         super().__init__(
-            [W.HTML(readouts.CSS), W.HBox([self.title, self.steps, self.prev_button, self.next_button],
-                                          layout=W.Layout(flex_flow="row wrap", align_items="center")),
-             self.claim,
+            [W.HTML(readouts.CSS), self.title, self.claim,
              row([column([self.question, self.answers, self.reveal_button, self.outcome, self.controls_box,
-                          self.error, self.seeds, self.where_button], width="380px"),
-                  W.VBox([self.chart_box, self.chart_note, self.verdict], layout=W.Layout(max_width="100%"))]),
+                          self.error, self.seeds, self.where_button, steps, self.steps]),
+                  W.VBox([self.chart_box, self.chart_note, self.verdict],
+                         layout=W.Layout(width=CHART_COLUMN, max_width="100%"))]),
              self.regime, W.HBox([self.link_button]), self.link],
             layout=W.Layout(width="100%", overflow="hidden"))
         self.add_class("dssl-explorer")
@@ -106,7 +108,8 @@ class Lesson(W.VBox):
             if screen.x_axis in ("alpha", "degree"):
                 m.x_axis = screen.x_axis
         m.draft.load(base)
-        self.title.value = f"<h2 style='margin:0 12px 0 0'>Finding {n} of {len(FINDINGS)}: {html.escape(f.title)}</h2>"
+        self.title.value = (f"<div class='dssl-lesson-title' style='font-size:21px;font-weight:bold'>Finding {n} of "
+                            f"{len(FINDINGS)}: {html.escape(f.title)}</div>")
         self.claim.value = (f"<div style='font-size:17px'><b>The paper:</b> {html.escape(f.claim)}. "
                             f"<span class='dssl-help'>({html.escape(f.objective)})</span></div>")
         self.question.value = f"<div style='font-size:17px'><b>Predict first.</b> {html.escape(screen.question)}</div>"

@@ -19,7 +19,6 @@ CSS = """<style>
 .dssl-explorer .dssl-error { color: #b00020; font-size: 15px; }
 .dssl-explorer .dssl-notice { color: #8a6d00; font-size: 15px; }
 .dssl-explorer .dssl-chart-note { font-size: 16px; }
-.dssl-explorer .dssl-column { flex: 0 0 360px; min-width: 0; }
 .dssl-explorer table { font-size: 14px; }
 </style>"""
 

@@ -26,7 +26,7 @@ class RobustnessChart(Chart):
     """See the module. `show_atlas` draws the measured curves (cheap: no training), `update` the
     runs; `hidden=True` keeps the measurement back (a lesson's "predict first")."""
 
-    def __init__(self, size_px=(760, 450), **kw):
+    def __init__(self, size_px=(700, 430), **kw):
         super().__init__(size_px=size_px, **kw)
         self.ax = self.fig.add_subplot()
         self.ax.axhline(1.0, color="0.75", lw=1.2, zorder=0)
