@@ -50,12 +50,12 @@ def default_strategy(cfg) -> str:
 
 
 # ----- the machine's limit -----
-def matmul_gflops(n: int = 1024, repeats: int = 15, n_threads: int = 1) -> float:
-    """float32 matmul throughput with `n_threads` intra-op threads, best of `repeats` (1: a core's peak)."""
+def matmul_gflops(n: int = 1024, repeats: int = 15, n_threads: int = 1, dtype=torch.float32) -> float:
+    """Matmul throughput with `n_threads` intra-op threads, best of `repeats` (1: a core's peak)."""
     before = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
-        a, b = torch.randn(n, n), torch.randn(n, n)
+        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
         a @ b
         best = float("inf")
         for _ in range(repeats):
@@ -72,8 +72,9 @@ def core_peak(trials: int = 7) -> dict:
     spread, and whether the machine was busy when measured (1-minute load average above 0.5)."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     got = sorted(matmul_gflops() for _ in range(trials))
-    return {"gflops": got[-1], "median": statistics.median(got), "low": got[0], "load_average": load,
-            "busy": load > 0.5}
+    bf16 = max(matmul_gflops(dtype=torch.bfloat16) for _ in range(3))
+    return {"gflops": got[-1], "median": statistics.median(got), "low": got[0], "bfloat16_gflops": bf16,
+            "load_average": load, "busy": load > 0.5}
 
 
 def flops_per_client_step(objective: str = "mim", clients: int = 10) -> float:
@@ -286,3 +287,30 @@ def estimate(cfg, seeds: int) -> Optional[float]:
     runs = sum(1 + experiment.uncached_baselines(cfg.replace(seed=s)) for s in range(cfg.seed, cfg.seed + seeds))
     speed = (_local_peak[0] * min(cores, 2) * share) / (t["core_peak_gflops"] * min(t["cores"], 2))
     return t["overhead_s"][obj] * seeds / 3 + runs * per_run / (t["client_steps_per_s"][obj] * speed)
+
+
+def precision_markdown(base) -> str:
+    """bfloat16 against float32 at `base` (the lesson scale): per objective, the paired differences
+    of accuracy and robustness over the seeds both have, beside float32's own spread over seeds."""
+    from . import atlas
+    from .findings import label, paired
+    from .findings.render import md_table
+    from .stats import spread
+
+    table, body = atlas.everything(), []
+    for obj in ("mim", "cl"):
+        b = base.replace(objective=obj, topology="fl")
+        rows = label(table, [("float32", b), ("bfloat16", b.replace(precision="bfloat16"))])
+        if rows["arm"].nunique() < 2:
+            continue
+        f32 = rows[rows["arm"] == "float32"]
+        cells = []
+        for col in ("accuracy", "robustness"):
+            d = paired(rows, "bfloat16", "float32", col)
+            cells.append(f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}], {d['n']} seeds")
+            cells.append(f"{spread(f32[col]):.3f}")
+        body.append([obj.upper(), *cells])
+    if not body:
+        return "(not measured: dssl-lite atlas build examples/atlas_live_bf16.yaml --out data/atlas/live-bf16.csv)"
+    return md_table(["objective", "bf16 - f32 accuracy (paired)", "f32 accuracy, sd over seeds",
+                     "bf16 - f32 robustness (paired)", "f32 robustness, sd over seeds"], body)

@@ -154,7 +154,8 @@ def roofline_block() -> str:
         return f"(not measured: dssl-lite bench --out {ROOFLINE})"
     p = r["core_peak"]
     head = (f"{r['cores']} cores (torch {r['torch']}); one core's float32 matmul peak {p['gflops']:.0f} GFLOP/s (best of "
-            f"7 trials, {p['low']:.0f}-{p['gflops']:.0f}; load average {p['load_average']:.1f} at the start), so the "
+            f"7 trials, {p['low']:.0f}-{p['gflops']:.0f}; bfloat16 {p.get('bfloat16_gflops', float('nan')):.0f}; load "
+            f"average {p['load_average']:.1f} at the start), so the "
             f"machine's limit is {r['limit_gflops']:.0f} GFLOP/s; "
             + "; ".join(f"{o}: {f / 1e9:.3f} GFLOP per client-step, at most {r['limit_client_steps_per_s'][o]:,.0f} "
                         "client-steps/s" for o, f in r["flops_per_client_step"].items()))
@@ -265,12 +266,15 @@ def _summary(prefix: str):
 
 
 def _table(module: str, fn: str, preset_name: str, **setting):
+    """A block made by `module.fn(preset(preset_name, **setting))` (module: a findings module, or a
+    package module given with a leading dot)."""
     def make():
         import importlib
 
         from .presets import preset
 
-        return getattr(importlib.import_module(f".findings.{module}", __package__), fn)(preset(preset_name, **setting))
+        where = module if module.startswith(".") else f".findings.{module}"
+        return getattr(importlib.import_module(where, __package__), fn)(preset(preset_name, **setting))
     return make
 
 
@@ -291,7 +295,12 @@ for _name, _fn in {
         "finding-3-paper-like": _table("mar", "variants_markdown", "paper-like", topology="fl"),
         "finding-4-drift": _table("drift", "drift_markdown", "live", alpha=0.01, topology="fl"),
         "finding-4-half-the-training": _table("drift", "drift_markdown", "live", alpha=0.01, topology="fl", rounds=30),
-        "ablation": _table("mim_vs_cl", "ablation_markdown", "live-short")}.items():
+        "ablation": _table("mim_vs_cl", "ablation_markdown", "live-short"),
+        "traffic": _table(".traffic", "traffic_markdown", "live", alpha=0.01),
+        "precision": _table(".bench", "precision_markdown", "live", alpha=0.01),
+        "dropout": _table(".traffic", "dropout_markdown", "live", alpha=0.01),
+        "finding-1-ratio-and-difference": _table("mim_vs_cl", "ratio_and_difference_markdown", "live", topology="fl",
+                                                 alpha=0.01)}.items():
     BLOCKS[_name] = _fn
 
 

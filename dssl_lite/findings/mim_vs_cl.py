@@ -108,3 +108,26 @@ def ablation_markdown(base: Config, table: pd.DataFrame = None) -> str:
                      j.verdict])
     return md_table(["choice", "MIM robustness", "CL robustness", "MIM - CL (paired) [95 %]", "verdict"], body) \
         if body else "(not measured: no shipped atlas has these rows)"
+
+
+def ratio_and_difference_markdown(base: Config, presets=("live", "live-short")) -> str:
+    """Finding 1's ratio beside the raw accuracies at each scale: MIM - CL robustness (the
+    statistic), MIM - CL accuracy under skew and at IID, each paired by seed. They disagree when
+    one objective's IID accuracy is the higher one: it can lose more of it and still end close."""
+    from ..presets import preset
+    from . import FINDINGS
+    from .render import md_table
+
+    body = []
+    for name in presets:
+        b = preset(name, **{k: getattr(base, k) for k in ("topology", "alpha")})
+        j = FINDINGS[1].judge(b)
+        if j.verdict == "not measured":
+            continue
+        acc, iid = (next(m for m in j.measures if m["name"].startswith(s)) for s in ("MIM - CL accuracy, non", "MIM - CL accuracy at"))
+        fmt = lambda m: f"{m['estimate']:+.3f} [{m['interval'][0]:+.3f}, {m['interval'][1]:+.3f}]"
+        head = {"estimate": j.estimate, "interval": list(j.interval)}
+        body.append([f"`{name}` ({b.rounds * b.local_steps} local steps)", j.seeds, f"{fmt(head)}: {j.verdict}",
+                     fmt(acc), fmt(iid)])
+    return md_table(["scale", "seeds", "MIM - CL robustness (the statistic)", "MIM - CL accuracy, non-IID",
+                     "MIM - CL accuracy at IID"], body) if body else "(not measured)"
