@@ -47,11 +47,13 @@ FIELD_GROUPS = {"data": ("dataset", "image_size", "clients", "alpha", "min_clien
 def config_fields() -> str:
     """Every config field: the common ones by group, then each part's own (from the registries)."""
     from .config import CORE
-    from .registry import OBJECTIVES, TOPOLOGIES
+    from .registry import DATASETS, ENCODERS, OBJECTIVES, TOPOLOGIES
 
-    lines = ["| group | fields (default) |", "|---|---|"]
+    named = {r.axis: r for r in (DATASETS, TOPOLOGIES, OBJECTIVES, ENCODERS)}  # the registered names, default first
+    cell = lambda n: f"`{n}` ({', '.join(named[n].names())})" if n in named else f"`{n}` ({CORE[n]})"
+    lines = ["| group | fields (default; for a part, every registered name, the default first) |", "|---|---|"]
     for group, names in FIELD_GROUPS.items():
-        lines.append(f"| {group} | " + ", ".join(f"`{n}` ({CORE[n]})" for n in names) + " |")
+        lines.append(f"| {group} | " + ", ".join(cell(n) for n in names) + " |")
     seen = {}
     for registry in (TOPOLOGIES, OBJECTIVES):
         for name in registry.names():

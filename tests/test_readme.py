@@ -3,7 +3,7 @@ python blocks run at the `tiny` preset, and its tables and links name what exist
 
 How a command runs (`plan`): `dssl-lite` runs in this process (its `main`, as the console script
 does); engine commands get `--preset tiny`; `bench` a two-setting, one-step
-timing; a sweep a one-run copy of its grid; notebooks quick mode (CI=true); `make` targets a dry
+timing of two strategies; `findings` as it is (it reads the atlases); a sweep a one-run copy of its grid; notebooks quick mode (CI=true); `make` targets a dry
 run (`make -n`). Commands that start servers (jupyter lab, voila) are checked to exist with their
 files; installs (pip, venv, source) are checked against pyproject.toml. A command that `plan` does
 not know fails the test: teach it here when the README grows.
@@ -114,12 +114,12 @@ def plan(argv: list[str], cwd: Path):
         if cmd in ("run", "demo"):
             return CLI + with_option(args, "--preset", "tiny"), cwd
         if cmd == "bench":
-            return CLI + args + ["--clients", "2,3", "--seconds", "0.01", "--no-compile", "--skip-live"], cwd
+            return CLI + args + ["--clients", "2", "--seconds", "0.01", "--reps", "1", "--strategies", "plain loop,chunks"], cwd
         if cmd == "sweep":
             return CLI + [cmd, str(tiny_grid(cwd / args[1])), *args[2:]], cwd
         if cmd == "reproduce":
             return CLI + with_option(with_option(args, "--seeds", "1"), "--preset", "tiny"), cwd
-        if cmd in ("report", "notebooks", "--version"):
+        if cmd in ("report", "notebooks", "--version", "findings"):
             return CLI + args, cwd
         if cmd == "atlas" and args[1] == "build":
             return CLI + ["atlas", "build", str(tiny_atlas_grid(cwd / args[2])), "--out", str(cwd / "tiny_atlas.csv")], cwd
