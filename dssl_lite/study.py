@@ -29,8 +29,9 @@ from .stats import trend
 from .storage import atomic_write
 
 # What quick mode (CI, nbmake, `quick=True`) changes on top of a notebook's preset: a model and
-# schedule small enough that every notebook finishes in well under a minute on 2 CPU cores.
-QUICK = dict(rounds=2, local_steps=3, clients=6, width=32, depth=1, heads=2, batch_size=16)
+# schedule small enough that every notebook finishes in well under a minute on 2 CPU cores (eager:
+# compiling a new shape would cost more than these few steps).
+QUICK = dict(rounds=2, local_steps=3, clients=6, width=32, depth=1, heads=2, batch_size=16, compile=False)
 
 
 def is_quick(quick: bool = False) -> bool:
