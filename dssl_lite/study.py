@@ -108,13 +108,19 @@ def plain_verdict(holds: bool, claim: str) -> str:
 
 def plot_lines(table: pd.DataFrame, x: str, hue: str, value: str = "robustness", ax=None,
                logx: bool = False):
-    """Mean +- std over seeds of `value` against `x`, one line per `hue` level -> axes."""
+    """Mean +- std over seeds of `value` against `x`, one line per `hue` level -> axes. An
+    objective or a graph is drawn in its registry colour, as in the explorer and the docs."""
     import matplotlib.pyplot as plt
 
+    from .registry import OBJECTIVES, TOPOLOGIES
+
+    registry = {"objective": OBJECTIVES, "topology": TOPOLOGIES}.get(hue)
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     for level, g in table.groupby(hue, sort=True):
         g = g.sort_values(x)
-        ax.errorbar(g[x], g[f"{value}_mean"], yerr=g[f"{value}_std"], marker="o", capsize=3, label=str(level))
+        colour = registry.colour(level) if registry is not None and level in registry else None
+        ax.errorbar(g[x], g[f"{value}_mean"], yerr=g[f"{value}_std"], marker="o", capsize=3, label=str(level),
+                    color=colour)
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(x)
