@@ -1,18 +1,22 @@
 # %% [markdown]
 # # 01 · Non-IID data: what the Dirichlet alpha does
 #
-# In distributed self-supervised learning (D-SSL) every client trains on its own data. In real
-# deployments that data is **not identically distributed**: one phone photographs cats, another
-# street signs. The standard way to simulate this (Hsu et al. 2019) is **label skew by a
+# In distributed self-supervised learning (D-SSL) many **clients** (phones, hospitals, cameras)
+# each train a model on their own data, without labels, and share only the model. In real
+# deployments that data is **not identically distributed** (**non-IID**): one phone photographs
+# cats, another street signs. **IID** (independent and identically distributed) is the opposite:
+# every client's data looks like the whole data set. The standard way to simulate this (Hsu et al. 2019) is **label skew by a
 # Dirichlet draw**: for every class, the share of its images that goes to each of the K clients is
 # drawn from `Dirichlet(alpha, ..., alpha)`.
 #
 # * large `alpha` (100) -> shares are nearly equal -> every client sees every class (close to IID);
 # * small `alpha` (0.01) -> one client gets almost all of a class -> each client sees few classes.
 #
-# We summarise a partition by one number, the **heterogeneity**: the size-weighted mean
-# total-variation distance between each client's label distribution and the global one
-# (0 = IID, near 1 = clients hold disjoint classes). No training happens in this notebook.
+# We summarise a partition by one number, the **heterogeneity**: for each client, how much of its
+# label mix would have to change to match the whole data set's (the total-variation distance),
+# averaged over clients by their size (0 = IID, near 1 = clients hold disjoint classes). No
+# training happens in this notebook. Each term is defined where it first appears; notebook 07
+# collects them in a glossary.
 
 # %%
 # Colab, or any kernel without dssl-lite: install it into this kernel first (about a minute;
@@ -94,8 +98,10 @@ table
 # ## What we found in this run (computed from its numbers)
 
 # %%
+from IPython.display import Markdown, display
+
 conclusion, metrics = study.conclude_non_iid(table)
-print(conclusion)
+display(Markdown(conclusion))
 
 # %%
 study.write_result(output_dir, "01_non_iid_data", parameters, metrics, table, conclusion, runs)

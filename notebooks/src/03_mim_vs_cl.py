@@ -11,15 +11,30 @@
 #
 # The paper reports that MIM pre-training loses less when data are non-IID. We measure
 # **robustness = accuracy(non-IID alpha) / accuracy(IID)** with everything else equal (same seed,
-# model, rounds), where accuracy is a frozen-feature kNN probe of the global FL model. Robustness
-# 1 means no loss from non-IID data. Robustness is a *ratio*: CL can have the higher absolute
-# accuracy and still the lower robustness. Every comparison is **paired by seed** and judged by the
-# 95 % interval of the mean paired difference.
+# model, rounds). Robustness 1 means no loss from non-IID data. Robustness is a *ratio*: CL can
+# have the higher absolute accuracy and still the lower robustness.
+#
+# The words, where they first appear:
+#
+# * **accuracy** here is a **kNN probe**: freeze the trained encoder, embed the labelled training
+#   images, and label each test image by its 20 nearest neighbours. No labels are used in training.
+# * the **floor** is that accuracy for an *untrained* encoder; a run whose IID accuracy sits at the
+#   floor learned nothing ("collapsed"), and its robustness means nothing.
+# * **paired by seed**: both objectives are trained with the same seeds (the same split and the same
+#   starting model), and we look at their per-seed differences. The **95 % interval** of the mean
+#   difference says how sure we are; the **verdict** words are explained in notebook 07.
+#
+# **Robustness above 1?** Both accuracies are measured with noise (each is one trained model); near
+# IID their ratio scatters around 1, so 1.01 means "nothing lost", not "skew helps". **A non-IID
+# loss below the IID loss?** (the explorer's loss chart shows it) A client that holds one class has
+# an easier self-supervised task, since its images look alike, so its training loss is *lower*
+# while its features are *worse* for telling classes apart: loss is not accuracy.
 #
 # **Which numbers.** The `live` preset (the lesson scale: digits, 10 clients, 600 local steps)
 # learns well above the random-encoder floor. With `quick=True` (and in CI) this notebook reads the
 # shipped atlas: five seeds measured by `dssl-lite atlas build examples/atlas_live.yaml`, nothing
-# trained. With `quick=False` it trains every run now (docs/notebooks.md has the measured times).
+# trained. With `quick=False` it trains every run now ([the notebooks guide](https://github.com/dssl-lite/dssl-lite/blob/main/docs/notebooks.md)
+# has the measured times).
 
 # %%
 # Colab, or any kernel without dssl-lite: install it into this kernel first (about a minute;

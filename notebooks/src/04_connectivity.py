@@ -12,7 +12,8 @@
 # neighbours' models weighted by their data sizes. As in the paper's code, DecL's accuracy is
 # that of the data-size-weighted average of the clients' models, and **every graph is divided by
 # one number, FL's IID accuracy** (`reference: fl-iid`). Notebook 02 showed why degree matters:
-# the spectral gap sets how fast gossip mixes. Comparisons are paired by seed.
+# the spectral gap sets how fast gossip mixes. Comparisons are paired by seed (notebook 03 explains
+# the words; notebook 07 has a glossary).
 #
 # **Relative to what?** The reference decides the answer. Each row also records robustness
 # against an IID run *on the same graph* (`reference: same-graph`): a sparse graph learns less
@@ -46,6 +47,7 @@ import matplotlib.pyplot as plt
 from dssl_lite import preset as make_preset
 from dssl_lite import study
 from dssl_lite.findings import FINDINGS
+from dssl_lite.registry import TOPOLOGIES
 
 source = "atlas" if study.is_quick(quick) else "train"
 base = make_preset(preset, objective=objective, alpha=alpha, reference=reference)
@@ -68,9 +70,12 @@ dec = table[table.topology != "fl"].sort_values("average_degree_mean")  # DecL r
 flr = table[table.topology == "fl"].iloc[0]                              # the FL row
 
 fig, a1 = plt.subplots(figsize=(5.5, 3.6))
-a1.errorbar(dec["average_degree_mean"], dec["robustness_mean"], yerr=dec["robustness_std"], marker="o", capsize=3, label="DecL")
-a1.axhline(flr.robustness_mean, color="C3", label="FL")
-a1.axhspan(flr.robustness_mean - flr.robustness_std, flr.robustness_mean + flr.robustness_std, color="C3", alpha=0.15)
+# colours from the registry, as in the explorer: the paper's graph (min-degree) and FL
+a1.errorbar(dec["average_degree_mean"], dec["robustness_mean"], yerr=dec["robustness_std"], marker="o", capsize=3,
+            label="DecL", color=TOPOLOGIES.colour("min_degree"))
+a1.axhline(flr.robustness_mean, color=TOPOLOGIES.colour("fl"), label="FL")
+a1.axhspan(flr.robustness_mean - flr.robustness_std, flr.robustness_mean + flr.robustness_std,
+           color=TOPOLOGIES.colour("fl"), alpha=0.15)
 a1.set_xlabel("average degree")
 a1.set_ylabel(f"robustness against {reference} (mean +- std)")
 a1.legend()

@@ -1,21 +1,24 @@
 # %% [markdown]
 # # 05 · Finding 3: MAR, masked image modelling with local-to-global alignment
 #
-# Notebook 03 found MIM's robustness; can we do better? **MAR**, as the paper's code defines it,
-# adds one term to each client's MIM loss: `gamma * MMD(local latents, global latent)`. The
-# *global latent* is what the client received: during a round each client averages its encoder's
-# output tokens over its local steps, and the server averages these (unweighted) like the models.
-# The code's kernel compares images token by token, one Gaussian kernel per feature, and keeps the
-# diagonals: its two within-set terms outweigh the cross term, so the loss mostly *spreads* a
-# client's own features apart and only weakly pulls them to the target. gamma starts at
-# `mar_weight` (0.1) and anneals on a cosine to a hundredth of it as the client is selected more
-# often.
+# Notebook 03 found that MIM loses little to non-IID data; can we do better? The paper's **MAR**
+# keeps MIM's task, reconstructing hidden patches, and adds one more term to each client's loss: a pull of the client's features towards the **global** features,
+# those of the model all clients share. The idea: a client that sees one class drifts towards
+# features that only suit that class; the pull keeps it near what everyone learns.
 #
-# The paper reports that MAR improves on MIM. We compare robustness (accuracy(alpha) / FL's
-# accuracy on IID data) of MIM and MAR in FL, paired by seed. MAR can only help where MIM loses
-# something; notebook 03 shows how much that is. Two variants sit beside it in `objectives`:
-# `mar-mmd`, a textbook MMD^2 to the target (which pulls features together instead), and MAR with
-# the fixed weight 1e-3 that the code's readme passes (`mar_schedule="constant"`).
+# How it is computed, in the paper's code. During a round each client averages what its encoder
+# outputs; the server averages these averages, and that **global latent** comes back with the
+# model. The extra term compares the client's features with it by a kernel distance (an **MMD**,
+# maximum mean discrepancy: 0 when two sets of features are distributed alike), weighted by
+# `gamma`. `gamma` starts at `mar_weight` (0.1) and shrinks to a hundredth of it over the rounds.
+# One surprise, measured in [docs/fidelity.md](https://github.com/dssl-lite/dssl-lite/blob/main/docs/fidelity.md): the code's kernel keeps terms that mostly *spread a
+# client's own features apart*, so the pull towards the global latent is weak.
+#
+# The paper reports that MAR improves on MIM. We compare their robustness (accuracy under non-IID
+# data / FL's accuracy on IID data) in FL, paired by seed. MAR can only help where MIM loses
+# something; notebook 03 shows how much that is. Two variants can sit beside it in `objectives`:
+# `mar-mmd`, a textbook MMD^2 that pulls features together, and MAR with the fixed weight 1e-3 the
+# code's readme passes (`mar_schedule="constant"`).
 #
 # **Which numbers.** With `quick=True` (and in CI) this notebook reads the shipped atlas of the
 # `live` preset (five seeds, nothing trained); with `quick=False` it trains every run now.

@@ -71,7 +71,7 @@ from dssl_lite.findings import drift
 from dssl_lite.findings.render import conclude
 
 conclusion, metrics = drift.describe_run(table, len(local), run_seeds)
-print(conclusion)
+display(Markdown(conclusion))
 
 # %% [markdown]
 # ## The measured drift: five seeds at the lesson scale

@@ -6,7 +6,8 @@
 # statistic with its 95 % interval over seeds, and the verdict. The table is the package's one
 # judgement of each finding (`dssl-lite findings` prints the same), computed here from the shipped
 # atlases (`data/atlas/`), the same rows the explorer draws and notebooks 03-06 read in quick mode;
-# `docs/fidelity.md` has every table behind it. Each notebook explains one row.
+# [docs/fidelity.md](https://github.com/dssl-lite/dssl-lite/blob/main/docs/fidelity.md) has every
+# table behind it. Each notebook explains one row.
 
 # %%
 # Colab, or any kernel without dssl-lite: install it into this kernel first (about a minute;
@@ -24,9 +25,10 @@ quick: bool = False                      # nothing trains here: the table reads 
 from IPython.display import Markdown, display
 
 from dssl_lite.findings import judgements
-from dssl_lite.findings.render import summary_table
+from dssl_lite.findings.render import REPO_URL, summary_table
 
-display(Markdown(summary_table(judgements(), link_prefix="../")))
+# links to the published notebooks: they work in a checkout, a `dssl-lite notebooks DIR` copy and Voila
+display(Markdown(summary_table(judgements(), link_prefix=REPO_URL)))
 
 # %% [markdown]
 # **How to read a verdict.** Each finding has a statistic (a paired difference, or a slope), its
