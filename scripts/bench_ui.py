@@ -1,4 +1,4 @@
-"""Explorer latency: slider release -> cheap views and the atlas curve, Run -> first loss point,
+"""Explorer latency: slider release -> cheap charts and the atlas curve, Run -> first loss point,
 a `live` Run (three seeds) complete.
 
 Not a test (timings depend on the machine); run it and compare with the goals in docs/widgets.md:
@@ -26,30 +26,30 @@ ATLAS_ALPHAS = [0.01, 0.03, 0.1, 0.3, 1.0]  # the live atlas's alphas: the star 
 
 
 def slider_latency(ex, values) -> list[float]:
-    """ms from setting alpha (what a slider release does) until every cheap view and the atlas
+    """ms from setting alpha (what a slider release does) until every cheap chart and the atlas
     curve with its star have redrawn."""
-    for view in ex.views.values():
-        view.min_interval = 0.0  # render every update: measure the full cost
+    for chart in ex.charts.values():
+        chart.min_interval = 0.0  # render every update: measure the full cost
     out = []
     for v in values:
         names = ("labels", "graph", "samples", "robustness")
-        before = [ex.views[n].draws for n in names]
+        before = [ex.charts[n].draws for n in names]
         t0 = time.perf_counter()
         ex.controls["alpha"].value = v
         out.append((time.perf_counter() - t0) * 1e3)
-        assert all(ex.views[n].draws > b for n, b in zip(names, before))
+        assert all(ex.charts[n].draws > b for n, b in zip(names, before))
     return out
 
 
 def atlas_latency(ex, repeats: int) -> list[float]:
     """ms to look up the atlas curve through the current setting and redraw the chart with it."""
-    from dssl_widgets.model import atlas_curves
+    from dssl_widgets.measured import atlas_curves
 
     out = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        ex.model.setting.atlas = atlas_curves(ex.model.config, ex.model.preset_name)
-        ex.views["robustness"].show_atlas(ex.model.setting, "alpha")
+        ex.model.setting.atlas = atlas_curves(ex.model.config, ex.model.preset)
+        ex.charts["robustness"].show_atlas(ex.model.setting, "alpha")
         out.append((time.perf_counter() - t0) * 1e3)
     return out
 
@@ -82,16 +82,14 @@ def main() -> None:
     cold = slider_latency(ex, ATLAS_ALPHAS)   # first visit: partitions drawn (at small alpha, re-drawn)
     slider = slider_latency(ex, ATLAS_ALPHAS * max(1, args.repeats // len(ATLAS_ALPHAS)))  # cached
     atlas_ms = atlas_latency(ex, args.repeats)
-    marker = ex.views["robustness"].marker.get_xdata()
+    marker = ex.charts["robustness"].marker.get_xdata()
     compute = []
     for a in (0.01, 0.05, 0.3, 2.0, 30.0) * 2:  # partition + graph alone, without drawing
         t = time.perf_counter()
         setting(ex.model.config.replace(alpha=a))
         compute.append((time.perf_counter() - t) * 1e3)
     ex.controls["alpha"].value = 0.1
-    from dssl_lite.bench import estimate
-
-    estimate_s = estimate(ex.model.config, ex.model.seeds)  # what the page says before Run
+    estimate_s = ex.model.estimate  # what the page says before Run (bench.estimate, as every page asks it)
     first = run_latency(ex)         # trains every seed's non-IID run and IID baseline
     ex.controls["alpha"].value = 0.03
     warm = run_latency(ex)          # IID baselines now cached: one training per seed
