@@ -89,3 +89,18 @@ def against_atlas(point) -> str:
     return (f"the atlas ({m} other seeds): the mean of {n} new seed{'s' if n > 1 else ''} should fall in "
             f"[{lo:.3f}, {hi:.3f}] (95 %); this run's {point.robustness:.3f} "
             + ("does." if inside else "does not: that happens 1 time in 20 by chance; check the setting."))
+
+
+def compared(results: list) -> str:
+    """The last point in words: against the atlas's measurement of the same setting (seed by seed
+    where the atlas has the run's seeds, else the 95 % prediction interval for the mean of that
+    many seeds), then against the point before (paired by seed)."""
+    from .points import describe
+
+    if not results:
+        return ""
+    last, out = results[-1], [against_atlas(results[-1])]
+    if len(results) > 1:
+        prev = results[-2]
+        out.append(f"vs the previous setting ({describe(prev.config)}): {last.compare(prev)}")
+    return " ".join(o for o in out if o)

@@ -17,10 +17,8 @@ notify watchers on that thread: they must only change widget properties.
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
-import sys
 import threading
 import time
 import weakref
@@ -35,25 +33,13 @@ from dssl_lite.federation import feasible
 from dssl_lite.presets import PRESETS, preset
 
 from .draft import Draft
-from .measured import Setting, against_atlas, setting
+from .measured import Setting, compared, setting
 from .points import Attempt, Point, describe
-from .worker import Worker
+from .worker import Worker, return_freed_memory
 
 log = logging.getLogger(__name__)
 COMPARE = ["mim", "cl"]   # the objectives whose atlas curves a fresh page overlays
 X_AXES = ("alpha", "degree")
-
-
-# glibc's malloc_trim (None elsewhere: macOS, Windows, musl), found once, not at interpreter exit
-_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None) if sys.platform.startswith("linux") else None
-
-
-def _return_freed_memory() -> None:
-    """Hand the C heap's free pages back to the system. The tensors a run frees stay with the
-    allocator, so a closed explorer's memory still counted against the kernel: measured, 70-90
-    MB after 30 runs at the tiny preset, returned by this call."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 class ExplorerModel(T.HasTraits):
@@ -287,7 +273,7 @@ class ExplorerModel(T.HasTraits):
         self.results = []
         self.live = {"non_iid": {}, "iid": {}}
         gc.collect()
-        _return_freed_memory()
+        return_freed_memory()
 
     def _train(self, att: Attempt, stop: threading.Event) -> None:
         cfg = att.config
@@ -325,21 +311,12 @@ class ExplorerModel(T.HasTraits):
             while len(self.simulators) > 2:
                 self.simulators.pop(next(iter(self.simulators)))
             self.results = [*self.results, point]
+            self.estimate = self._estimate()  # its IID baselines are cached now: the next Run is quicker
             self.attempt, self.status = att, "finished"
 
     def comparison(self) -> str:
-        """The last point in words, against the atlas's measurement of the same setting: seed by
-        seed where the atlas has the run's seeds ("reproduces the atlas to the last digit", or the
-        difference); otherwise against the 95 % prediction interval for the mean of that many
-        seeds. Then against the point before (paired by seed)."""
-        if not self.results:
-            return ""
-        last, out = self.results[-1], []
-        out.append(against_atlas(last))
-        if len(self.results) > 1:
-            prev = self.results[-2]
-            out.append(f"vs the previous setting ({describe(prev.config)}): {last.compare(prev)}")
-        return " ".join(o for o in out if o)
+        """The last point in words, against the atlas and the point before (`measured.compared`)."""
+        return compared(self.results)
 
     # ----- small helpers the GUI shows -----
     def pin(self) -> Optional[dict]:
