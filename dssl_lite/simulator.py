@@ -1,25 +1,16 @@
 """The multi-client simulator: every client of every stacked run, stepped together.
 
 Client state lives stacked `[N, ...]`, N = runs x clients, in one `ClientState` (parameters, the
-objective's state, AdamW moments): one or more runs that share a model and a schedule (seeds,
-alphas, their IID baselines, graphs) sit side by side on one axis. A round is explicit:
-`begin_round()` returns a `Round` (who trains and their working state), `Round.step()` takes one
-local step for all of them, chunk by chunk of each run's clients (`plan.chunks`; each chunk one
-`vmap(grad_and_value(functional_call(objective)))` call, `engine.py`), in this thread or in
-worker processes (`workers.py`), and `Round.finish()` writes the work back and lets the topology
-aggregate (FedAvg, gossip, or nothing), run by run.
-
-Every client draws its randomness from its own generator (seeded by run seed, client and step),
-chunks never mix two runs' clients, and aggregation and evaluation go run by run: so a run's
-numbers do not depend on what it is stacked with, how its clients are chunked (2 or more a call)
-or who computes them (tests/test_workers.py).
-
-Optimizer semantics (`optimizer_state: keep`): every client keeps its AdamW moments from round to round while it takes part
-every round (FL with full participation, and DecL); in FL its parameters are replaced by the
-global model at each aggregation, its moments stay. Measured, this learns much faster than a fresh
-AdamW every round (digits, IID, 200 local steps: kNN .69 against .60). With `participation < 1` a
-sampled client starts a fresh AdamW each time it is picked: its old moments would be many rounds
-stale. A run's numbers do not depend on what it is stacked with (the tests check it).
+objective's state, AdamW moments): runs that share a model and a schedule (seeds, alphas, their
+IID references, graphs) sit side by side on one axis. A round is explicit: `begin_round()` returns
+a `Round` handle, `local_step` steps every training client chunk by chunk through the executor
+(`workers.py`, `engine.py`), and `end_round` writes the work back and lets the topology aggregate,
+run by run. Every client draws its randomness from its own generator and aggregation goes run by
+run, so a run's numbers do not depend on what it is stacked with or who computes its chunks.
+Optimizer semantics (`optimizer_state: keep`): a client keeps its AdamW moments while it takes
+part every round (in FL its parameters become the global model's, its moments stay); a sampled
+client starts a fresh AdamW each time it is picked (its old moments would be rounds stale).
+docs/design.md has the contracts.
 """
 from __future__ import annotations
 
@@ -43,7 +34,7 @@ from .objectives import create_objective
 from .optim import Moments, lr_at
 from .plan import chunks, resolve, resolve_device
 from .state import ClientState
-from .topologies import Mix
+from .topologies import Mix, consensus_distance
 
 Params = dict[str, torch.Tensor]
 log = logging.getLogger(__name__)
@@ -256,16 +247,8 @@ class Simulator:
 
     @torch.no_grad()
     def consensus_distance(self) -> list[float]:
-        """Per run: mean over clients of ||theta_k - theta_bar||^2 / ||theta_bar||^2 (0 after FedAvg)."""
-        R, K = len(self.runs), self.cfg.clients
-        num = torch.zeros(R, dtype=torch.float64)
-        den = torch.zeros(R, dtype=torch.float64)
-        for p in self.params.values():
-            v = p.view(R, K, -1).double()
-            mean = v.mean(1, keepdim=True)
-            num += ((v - mean) ** 2).sum((1, 2)).cpu() / K
-            den += (mean ** 2).sum((1, 2)).cpu()
-        return (num / den.clamp_min(1e-12)).tolist()
+        """Per run: how far its clients are from agreeing (`topologies.consensus_distance`)."""
+        return consensus_distance(self.params, len(self.runs), self.cfg.clients)
 
     def rounds(self, stop: Optional[threading.Event] = None) -> Iterator[list[dict]]:
         """Train round by round; after each aggregation yield one record per run:
@@ -382,17 +365,9 @@ class Simulator:
                 for n, t in self.run_params(run).items()}
 
     # single-run conveniences (the first stacked run)
-    @property
-    def histogram(self) -> np.ndarray:
-        return self.federations[0].histogram
-
-    @property
-    def parts(self) -> tuple:
-        return self.federations[0].parts
-
-    @property
-    def adjacency(self) -> np.ndarray:
-        return self.federations[0].adjacency
+    histogram = property(lambda self: self.federations[0].histogram)
+    parts = property(lambda self: self.federations[0].parts)
+    adjacency = property(lambda self: self.federations[0].adjacency)
 
     def summary(self, run: int = 0) -> dict:
         """Numbers that describe run `run`'s setting, before any training."""

@@ -158,6 +158,19 @@ def lost_updates(n: int, p: float, seed: int, round_index: int) -> np.ndarray:
     return np.random.default_rng([seed, 3, round_index]).random(n) < p
 
 
+def consensus_distance(params: dict, R: int, K: int) -> list[float]:
+    """Per run of stacked `[R*K, ...]` parameters: the mean over its clients of
+    ||theta_k - theta_bar||^2 / ||theta_bar||^2 (0 when they agree, as after FedAvg)."""
+    num = torch.zeros(R, dtype=torch.float64)
+    den = torch.zeros(R, dtype=torch.float64)
+    for p in params.values():
+        v = p.view(R, K, -1).double()
+        mean = v.mean(1, keepdim=True)
+        num += ((v - mean) ** 2).sum((1, 2)).cpu() / K
+        den += (mean ** 2).sum((1, 2)).cpu()
+    return (num / den.clamp_min(1e-12)).tolist()
+
+
 # ----- aggregators: how a round's local models become the next round's -----
 # Run by run (not one batched op over the stack), so a run's numbers never depend on what it is
 # stacked with: a batched matmul over one run takes another kernel path than over several.
