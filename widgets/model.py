@@ -341,11 +341,11 @@ class ExplorerModel(T.HasTraits):
         self.attempts.clear()
         self.results, self.pinned, self.live = [], None, {"non_iid": {}, "iid": {}}
         self.progress, self.attempt, self.failure, self.pending = None, None, None, False
-        self.status = "idle"
         with self.hold_trait_notifications():
             self.seeds, self.compare, self.x_axis = self.initial_seeds, list(COMPARE), "alpha"
         self.load_preset(self.preset)
         self.cleared += 1
+        self.status = "idle"  # last: a page that says "no runs yet" shows everything reset
 
     def config_yaml(self) -> str:
         """The draft as YAML: the plain `Config.as_dict()` values papermill and sweeps accept."""

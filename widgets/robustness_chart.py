@@ -20,6 +20,7 @@ from .charts import TEXT_PT, Chart
 FAMILY_MARKERS = {"FL": "o", "DecL": "^"}
 IID_X = 1000.0  # where IID sits on the log alpha axis, labelled "IID"
 REFERENCES = {"fl-iid": "FL on IID data", "same-graph": "the same graph on IID data"}
+NOT_MEASURED = "the atlas has not measured this setting: a Run measures it"
 
 
 class RobustnessChart(Chart):
@@ -35,7 +36,7 @@ class RobustnessChart(Chart):
         (self.marker,) = self.ax.plot([], [], marker="*", ms=20, color="gold", mec="k", lw=0, zorder=3.5,
                                       label="this setting (atlas)")
         self.results: list = []
-        self.note = "not measured yet: press Run"
+        self.note = NOT_MEASURED
         self.drawn: dict = {}
         self.x, self.graphs, self.reference = "", [], ""
         self._legend_key = None
@@ -103,7 +104,7 @@ class RobustnessChart(Chart):
     # ----- the atlas -----
     def show_atlas(self, setting, x: str = "alpha", objectives=("mim", "cl"), hidden: bool = False) -> None:
         """The atlas curve of every objective in `objectives` through `setting`, and a star at
-        the controls' position (or "not measured yet"); nothing of it while `hidden`."""
+        the controls' position (or `NOT_MEASURED`); nothing of it while `hidden`."""
         self._axes_for(x)
         c = setting.config
         self._ylabel(c.reference)
@@ -117,7 +118,7 @@ class RobustnessChart(Chart):
             self.lines[obj].set_data([], [])
             self._iid_mark(obj, None)
         family = "FL" if c.is_federated else "DecL"
-        here_y, self.note, self.drawn = None, "not measured yet: press Run", {}
+        here_y, self.note, self.drawn = None, NOT_MEASURED, {}
         for obj in objectives:
             self._artists(obj)
             cur = curves.get(obj)
@@ -147,7 +148,7 @@ class RobustnessChart(Chart):
                     here_y = (here, m[i])
                     self.note = f"atlas here ({c.objective}): {m[i]:.3f} +- {sd[i]:.3f} over {int(n[i])} seeds"
                 else:
-                    self.note = "this point is not measured yet: press Run"
+                    self.note = NOT_MEASURED
         if hidden:
             self.note = "the measurement is hidden: predict first"
         self.marker.set_data(*(([here_y[0]], [here_y[1]]) if here_y else ([], [])))
