@@ -50,7 +50,7 @@ class Explorer(W.VBox):
 
     Example:
         >>> ex = build_explorer("tiny"); ex           # in a notebook cell
-        >>> ex.controls["alpha"].value = 0.05        # cheap views update, no training
+        >>> ex.controls["alpha"].value = 0.05        # cheap charts update, no training
         >>> ex.run(); ex.wait(60); ex.results[-1].robustness
     """
 

@@ -1,4 +1,4 @@
-"""The explorer's logic, with no widgets: a typed draft, cheap views, one training worker.
+"""The explorer's logic, with no widgets: a typed draft, cheap charts, one training worker.
 
 `ExplorerModel` is a `traitlets.HasTraits`. Its `draft` (`draft.py`) holds the config being
 edited; the model derives from it the last valid `config` (made trainable for every seed by
@@ -43,11 +43,11 @@ X_AXES = ("alpha", "degree")
 
 
 class ExplorerModel(T.HasTraits):
-    """Draft config + cheap views + one worker thread + finished results, as traits.
+    """Draft config + cheap charts + one worker thread + finished results, as traits.
 
     Example:
         >>> m = ExplorerModel(preset("tiny"), "tiny")
-        >>> m.set(alpha=0.5)        # cheap views only
+        >>> m.set(alpha=0.5)        # cheap charts only
         >>> m.run(); m.wait(30)
         >>> m.results[-1].robustness
     """
@@ -83,7 +83,7 @@ class ExplorerModel(T.HasTraits):
         self.simulators: dict = {}          # label -> trained Simulator, last two finished runs
         self._queued: Optional[Config] = None
         self._current: Optional[Attempt] = None
-        self._shown: Any = None             # the draft values and seeds the views were computed for
+        self._shown: Any = None             # the draft values and seeds the charts were computed for
         self.live = {"non_iid": {}, "iid": {}}
         self.draft = Draft(cfg)
         self.draft.observe(lambda ch: self._refresh(), names=[n for n in self.draft.trait_names() if n != "notice"])
@@ -110,10 +110,10 @@ class ExplorerModel(T.HasTraits):
                     self.failure = ("", f"display error on {change['name']!r}: {type(e).__name__}: {e}")
         self.observe(safe, names=list(names))
 
-    # ----- the draft and the cheap views -----
+    # ----- the draft and the cheap charts -----
     def set(self, **changes: Any) -> bool:
-        """Change draft fields (alpha=None: IID); the cheap views follow (no training). Returns
-        whether the draft is valid; if not, `error` says why and the views keep the last valid one."""
+        """Change draft fields (alpha=None: IID); the cheap charts follow (no training). Returns
+        whether the draft is valid; if not, `error` says why and the charts keep the last valid one."""
         if "alpha" in changes:
             alpha = changes.pop("alpha")
             changes["iid"] = alpha is None
@@ -131,7 +131,7 @@ class ExplorerModel(T.HasTraits):
 
     def _refresh(self, force: bool = False) -> None:
         """The draft changed: validate it, make it trainable for every seed, and recompute the
-        cheap views. Several fields set at once notify once each; only the first recomputes."""
+        cheap charts. Several fields set at once notify once each; only the first recomputes."""
         values = self.draft.values()
         shown = (sorted(values.items(), key=lambda kv: kv[0]), self.seeds)
         if shown == self._shown and not force:

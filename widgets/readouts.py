@@ -48,7 +48,7 @@ def header(c) -> str:
 
 
 def readout(s) -> str:
-    """The cheap views' numbers as text (screen readers, tests); on a graph mixing by data size,
+    """The cheap charts' numbers as text (screen readers, tests); on a graph mixing by data size,
     the Metropolis gap beside its own, since notebook 02 mixes that way."""
     c = s.config
     alpha = "IID" if c.iid else f"{c.alpha:.3g}"
