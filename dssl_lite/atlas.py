@@ -172,8 +172,10 @@ def verify(path, rows: int = 3, seed: int = 0) -> dict:
                         "atlas_accuracy": float(r["accuracy"]), "robustness": res.robustness,
                         "atlas_robustness": float(r["robustness"]), "difference": diff})
     engines = sorted(set(table["engine"].astype(str)))
+    machines = built_on(path)
     return {"rows": checked, "max_difference": worst, "ok": worst <= TOLERANCE, "atlas_engine": engines,
-            "engine": engine_hash(), "same_engine": engines == [engine_hash()]}
+            "engine": engine_hash(), "same_engine": engines == [engine_hash()],
+            "built_on": machines, "machine": machine(), "same_machine": machine() in machines}
 
 
 def describe(paths) -> str:

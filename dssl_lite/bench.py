@@ -234,10 +234,10 @@ def measure_timings(objectives=("mim", "cl"), seeds=(1, 3)) -> dict:
     step compiled when the page opens (not timed), then a Run of 1 and of 3 seeds with its IID
     references taken from the atlas where this CPU built it: the seconds to the first loss point
     and to the end, the client-steps per second trained, and what `estimate` said before."""
-    from . import atlas, experiment, workers
+    from . import atlas, experiment, warmup
     from .atlas import machine
 
-    workers.start_in_background([preset("live", objective=o) for o in objectives]).join()
+    warmup.start_in_background([preset("live", objective=o) for o in objectives]).join()
     out = {"cores": os.cpu_count() or 1, "core_peak_gflops": core_peak(3)["gflops"], **machine(),
            "load_average": os.getloadavg()[0], "seconds": {}, "first_loss_s": {}, "estimate_s": {},
            "client_steps_per_s": {}, "overhead_s": {}}

@@ -298,9 +298,9 @@ for _name, _fn in {
         "finding-4-drift": _table("drift", "drift_markdown", "live", alpha=0.01, topology="fl"),
         "finding-4-half-the-training": _table("drift", "drift_markdown", "live", alpha=0.01, topology="fl", rounds=30),
         "ablation": _table("mim_vs_cl", "ablation_markdown", "live-short"),
-        "traffic": _table(".traffic", "traffic_markdown", "live", alpha=0.01),
+        "traffic": _table("costs", "traffic_markdown", "live", alpha=0.01),
         "precision": _table(".bench", "precision_markdown", "live", alpha=0.01),
-        "dropout": _table(".traffic", "dropout_markdown", "live", alpha=0.01),
+        "dropout": _table("costs", "dropout_markdown", "live", alpha=0.01),
         "finding-1-ratio-and-difference": _table("mim_vs_cl", "ratio_and_difference_markdown", "live", topology="fl",
                                                  alpha=0.01)}.items():
     BLOCKS[_name] = _fn

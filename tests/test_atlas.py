@@ -53,7 +53,11 @@ def test_verify_passes_on_identical_rows_and_fails_on_an_altered_one(built, tmp_
     table.to_csv(bad, index=False)
     assert cli.main(["atlas", "verify", "--atlas", str(bad), "--rows", "1"]) == 1
     out = capsys.readouterr().out
-    assert "DIFFERS" in out and "rebuild" in out
+    assert "DIFFERS" in out and "rebuild" in out and "another machine" not in out  # no machine file: built here? unknown
+    atlas.machine_file(bad).write_text(json.dumps({"machines": [{"cpu": "Some Other CPU", "torch": "2.0"}]}))
+    assert cli.main(["atlas", "verify", "--atlas", str(bad), "--rows", "1"]) == 1  # still a difference: exit 1
+    out = capsys.readouterr().out
+    assert "DIFFERS" in out and "built on another machine (Some Other CPU, torch 2.0" in out
 
 
 def test_curves_follow_the_setting(built, monkeypatch):

@@ -86,7 +86,8 @@ def test_setup_ships_what_teaching_looks_for():
     tree = ast.parse((ROOT / "setup.py").read_text())
     shipped = next(ast.literal_eval(n.value) for n in tree.body
                    if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "RESOURCES")
-    assert shipped == teaching.FOLDERS
+    assert {k: v for k, v in shipped.items() if k in teaching.FOLDERS} == teaching.FOLDERS
+    assert shipped["benchmarks"] == "plain_loop.py"  # the baseline `dssl-lite bench` times the engine against
 
 
 def test_wheel_holds_every_module_notebook_grid_and_the_license(tmp_path):
@@ -111,5 +112,6 @@ def test_wheel_holds_every_module_notebook_grid_and_the_license(tmp_path):
     want |= {f.replace("widgets/", "dssl_widgets/", 1) for f in files if f.startswith("widgets/") and f.endswith(".py")}
     want |= {f"dssl_lite/_resources/{f}" for f in files
              if f.startswith(("notebooks/", "examples/")) and f.endswith((".ipynb", ".yaml"))}
+    want |= {"dssl_lite/_resources/benchmarks/plain_loop.py"}
     assert want <= names, sorted(want - names)
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -206,7 +206,7 @@ def build_explorer(preset: str = "live", backend: str = "auto", seeds: int = 3, 
         >>> build_explorer("live")
         >>> build_explorer("live", mode="lesson")
     """
-    from dssl_lite import workers
+    from dssl_lite import warmup
     from dssl_lite.presets import preset as make_preset
 
     from .link import Opening, read
@@ -215,7 +215,7 @@ def build_explorer(preset: str = "live", backend: str = "auto", seeds: int = 3, 
                                                           mode=mode)
     model = ExplorerModel(page.config, page.preset, seeds=page.seeds)
     model.compare, model.x_axis = page.compare, page.x_axis
-    workers.start_in_background([page.config])  # the workers up and the step compiled before the first Run
+    warmup.start_in_background([page.config])  # the workers up and the step compiled before the first Run
     if (page.mode if link and page.error is None else mode) == "lesson":
         from .lesson import Lesson
 

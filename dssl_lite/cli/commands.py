@@ -113,7 +113,7 @@ def cmd_bench(a) -> int:
 def cmd_warm(a) -> int:
     """Compile the lesson scale's local steps into torch.compile's cache (once, at install)."""
     from ..presets import preset
-    from ..workers import warm
+    from ..warmup import warm
 
     objectives = [o.strip() for o in a.objectives.split(",")]
     for o in objectives:
@@ -280,8 +280,15 @@ def cmd_atlas(a) -> int:
               + ("" if out["same_engine"] else f"; the engine's source has changed since ({engines}), its numbers have not"))
         return 0
     bad = [str(r["row"]) for r in out["rows"] if r["difference"] > atlas.TOLERANCE]
-    print(f"rows {', '.join(bad)} differ from the atlas by up to {out['max_difference']:.2e} ({engines}): "
-          f"rebuild it with `dssl-lite atlas build <its grid> --out {path}` after deleting the file")
+    print(f"rows {', '.join(bad)} differ from the atlas by up to {out['max_difference']:.2e} ({engines})")
+    rebuild = f"rebuild it with `dssl-lite atlas build <its grid> --out {path}` after deleting the file"
+    if out["built_on"] and not out["same_machine"]:
+        where = "; ".join(f"{m['cpu']}, torch {m['torch']}" for m in out["built_on"])
+        print(f"the atlas was built on another machine ({where}; this one: {out['machine']['cpu']}, torch "
+              f"{out['machine']['torch']}): floating-point kernels differ between CPUs and torch versions, so "
+              f"small differences are expected; to check the engine, {rebuild} and verify again")
+    else:
+        print(("the atlas was built on this machine: " if out["built_on"] else "") + rebuild)
     return 1
 
 
