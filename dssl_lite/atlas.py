@@ -247,7 +247,8 @@ def with_keys(table: pd.DataFrame) -> pd.DataFrame:
 def curve(table: pd.DataFrame, cfg: Config, x: str = "alpha") -> pd.DataFrame:
     """The measured curve through `cfg`'s setting along `x`: robustness (against `cfg`'s
     `reference`; mean, sd and n over seeds), accuracies and seconds, per alpha (IID at inf) or per
-    graph (every graph, FL included, at `cfg`'s alpha, by average degree, with its `label`).
+    graph (every graph, FL included, at `cfg`'s alpha, by average degree, with its `label` and the
+    megabytes it sends per round, `mb_per_round`).
     Every other field must equal `cfg`'s. Empty when the atlas lacks it."""
     empty = pd.DataFrame(columns=["x", "label", "family", "robustness_mean", "robustness_sd", "n"])
     if not len(table):
@@ -270,7 +271,10 @@ def curve(table: pd.DataFrame, cfg: Config, x: str = "alpha") -> pd.DataFrame:
     out = t.groupby(by).agg(
         robustness_mean=("r", "mean"), robustness_sd=("r", "std"), accuracy_mean=("accuracy", "mean"),
         iid_accuracy_mean=("iid_accuracy", "mean"), floor=("floor", "mean"), seconds=("seconds", "mean"),
-        n=("r", "size"), **({"x": ("average_degree", "mean")} if x == "degree" else {})).reset_index()
+        n=("r", "size"), **({"x": ("average_degree", "mean"), "mb_per_round": ("bytes_per_round", "mean")}
+                             if x == "degree" else {})).reset_index()
+    if x == "degree":
+        out["mb_per_round"] /= 1e6
     return out.sort_values("x").reset_index(drop=True).fillna({"robustness_sd": 0.0})
 
 

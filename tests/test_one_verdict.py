@@ -80,3 +80,23 @@ def test_the_explorer_judges_its_own_setting_beside_the_registry_and_names_it():
         assert line.verdict == judgement(n).verdict            # the package's verdict does not move
         assert line.here is not None and line.here.verdict == "no verdict at IID"
         assert "At this setting" in line.html() and "no verdict at IID" in line.text()
+
+
+def test_the_notebooks_exercises_expect_what_the_shipped_atlases_show():
+    """Exercises that say what to expect are held to the shipped data: notebook 03's half-the-
+    training case (within the noise at five seeds, shows at ten) and notebook 05's fixed small MAR
+    weight (no different from MIM)."""
+    from dssl_lite import preset
+
+    short = preset("live-short", alpha=0.01, topology="fl")
+    rows = FINDINGS[1].rows(short)
+    assert FINDINGS[1].judge(short, rows[rows["seed"] < 5]).verdict == "within the noise"
+    assert FINDINGS[1].judge(short, rows).verdict == "shows"
+    assert "no longer shows" in (ROOT / "notebooks/src/03_mim_vs_cl.py").read_text()
+    small = preset("live", alpha=0.01, topology="fl", objective="mar", mar_schedule="constant", mar_weight=0.001)
+    arms = [("mim", small.replace(objective="mim")), ("mar", small)]
+    from dssl_lite import atlas
+    from dssl_lite.findings import label
+
+    j = FINDINGS[3].judge(small, label(atlas.everything(), arms))
+    assert j.verdict == "no difference" and "close to MIM" in (ROOT / "notebooks/src/05_mar.py").read_text()

@@ -78,6 +78,9 @@ def test_a_parts_fields_are_on_show_while_a_chosen_part_reads_them():
     assert shown("mar_weight") and shown("mask_ratio") and shown("degree") and not shown("participation")
     ex.controls["mar_weight"].value = 0.01
     assert ex.model.config.mar_weight == pytest.approx(0.01)
+    assert shown("dropout")  # failed links on a graph, lost updates in FL: a slider from its Param
+    ex.controls["dropout"].value = 0.2
+    assert ex.model.config.dropout == pytest.approx(0.2)
     ex.controls["objective"].value = "cl"
     assert not shown("mask_ratio") and not shown("mar_weight")
     assert "SimSiam" in ex.inputs.part_help["objective"].value  # help from the registry
@@ -130,6 +133,11 @@ def test_run_adds_a_result_with_robustness():
     x = chart.points["mim", "FL"].get_offsets()[0][0]
     ticks = {round(t): lab.get_text() for t, lab in zip(chart.ax.get_xticks(), chart.ax.get_xticklabels())}
     assert ticks[round(x)] == f"fl\n({ex.model.config.clients - 1:.1f})"
+    ex.controls["x_axis"].value = "traffic"  # the same run at the megabytes it sent per round
+    from dssl_lite.traffic import communication
+
+    x = chart.points["mim", "FL"].get_offsets()[0][0]
+    assert x == pytest.approx(communication(ex.model.config)["bytes_per_round"] / 1e6) and chart.ax.get_xscale() == "log"
     assert "<b>1</b> setting(s) finished" in ex.runs.status.value and f"{res.robustness:.3f}" in ex.runs.status.value
     ex.model.pin()
     assert len(ex.charts["loss"].ghost.get_data()[0]) == ex.model.config.rounds
@@ -149,6 +157,8 @@ def test_no_word_on_any_chart_is_clipped_or_under_14_px():
     ex.controls["degree"].value = 4
     ex.controls["compare"].children[2].value = True  # mar too
     assert problems(ex) == {}
+    ex.controls["x_axis"].value = "traffic"  # each graph named beside its point
+    assert problems(ex) == {} and "MB sent per round" in ex.charts["robustness"].ax.get_xlabel()
     ex.close()
 
 

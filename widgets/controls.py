@@ -31,7 +31,8 @@ HELP = {
     "seeds": "Seeds per Run: each point is their mean, its bar their spread (the noise).",
     "preset": "Load a named setting (sets every control); Reset returns to it.",
     "compare": "Objectives whose measured curves (the atlas) the robustness chart draws, each in its colour.",
-    "x_axis": "The robustness chart along alpha, or along the graphs from the ring to FL.",
+    "x_axis": "The robustness chart along alpha, along the graphs from the ring to FL, or the same graphs "
+              "against the megabytes they send per round (what connectivity costs).",
     "reference": "Robustness = accuracy divided by the accuracy on IID data of FL (one scale for every graph, "
                  "the paper's) or of the same graph (each graph against itself). The choice can decide finding 2.",
 }
@@ -92,8 +93,8 @@ class Controls:
             "seeds": W.IntSlider(value=model.seeds, min=1, max=5, description="seeds per Run", **slider),
             "preset": W.Dropdown(options=[*PRESETS, "custom"], value=model.preset_choice, description="preset",
                                  style=STYLE, layout=W.Layout(width=WIDE)),
-            "x_axis": W.ToggleButtons(options=[("alpha", "alpha"), ("graphs", "degree")], value=model.x_axis,
-                                      description="x axis", style={**STYLE, "button_width": "90px"}),
+            "x_axis": W.ToggleButtons(options=[("alpha", "alpha"), ("graphs", "degree"), ("traffic", "traffic")],
+                                      value=model.x_axis, description="x axis", style={**STYLE, "button_width": "72px"}),
             "auto_run": W.Checkbox(value=model.auto_run, description="run on every change", indent=False,
                                    layout=W.Layout(width="auto")),
         }

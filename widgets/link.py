@@ -22,7 +22,7 @@ from dssl_lite.presets import PRESETS, preset
 from dssl_lite.registry import OBJECTIVES
 
 COMPARE = ("mim", "cl")
-AXES = {"alpha": "alpha", "graphs": "degree"}       # the word in a link -> the chart's axis
+AXES = {"alpha": "alpha", "graphs": "degree", "traffic": "traffic"}       # the word in a link -> the chart's axis
 MODES = ("full", "lesson")
 SEEDS = (1, 5)
 SERVER_KEYS = ("token", "template", "theme")  # Jupyter's and Voila's own query keys: not a setting

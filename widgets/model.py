@@ -39,7 +39,7 @@ from .worker import Worker, return_freed_memory
 
 log = logging.getLogger(__name__)
 COMPARE = ["mim", "cl"]   # the objectives whose atlas curves a fresh page overlays
-X_AXES = ("alpha", "degree")
+X_AXES = ("alpha", "degree", "traffic")  # traffic: the graphs against the MB they send per round
 
 
 class ExplorerModel(T.HasTraits):

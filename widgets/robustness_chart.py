@@ -3,17 +3,20 @@
 The atlas's curves (mean over its seeds, a band of +-1 sd) of every objective on show, each in its
 registry colour, with a star where the controls are; then one point per Run on top, in the same
 colours (mean over its seeds, bar +-1 sd), circle = FL, triangle = DecL. Along alpha (a log axis;
-IID apart at the right, never joined to the curve, since nothing was measured in between) or
-along the graphs (ring to complete and FL, each labelled with its average degree). The grey line
-at 1 means nothing was lost to non-IID data.
+IID apart at the right, never joined to the curve, since nothing was measured in between), along
+the graphs (ring to complete and FL, each labelled with its average degree), or the same graphs
+against the megabytes they send per round (`traffic`: what connectivity costs, each point named).
+The grey line at 1 means nothing was lost to non-IID data.
 """
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.collections import LineCollection
 
+from dssl_lite.config import from_dict
 from dssl_lite.registry import OBJECTIVES
 from dssl_lite.topologies import label as graph_label
+from dssl_lite.traffic import communication
 
 from .charts import TEXT_PT, Chart
 
@@ -32,7 +35,7 @@ class RobustnessChart(Chart):
         self.ax = self.fig.add_subplot()
         self.ax.axhline(1.0, color="0.75", lw=1.2, zorder=0)
         self.ax.tick_params(labelsize=TEXT_PT)
-        self.points, self.bars, self.lines, self.iid_marks, self.bands = {}, {}, {}, {}, []
+        self.points, self.bars, self.lines, self.iid_marks, self.bands, self.tags = {}, {}, {}, {}, [], []
         (self.marker,) = self.ax.plot([], [], marker="*", ms=20, color="gold", mec="k", lw=0, zorder=3.5,
                                       label="this setting (atlas)")
         self.results: list = []
@@ -69,9 +72,14 @@ class RobustnessChart(Chart):
             self.ax.set_xticks([0.01, 0.1, 1, 10, 100, IID_X], ["0.01", "0.1", "1", "10", "100", "IID"])
             self.ax.minorticks_off()
             self.ax.set_xlabel("alpha (small = more non-IID)", fontsize=TEXT_PT)
-        else:
+        elif x == "degree":
             self.ax.set_xscale("linear")
             self.ax.set_xlabel("graph (its average degree): sparse to dense, and FL", fontsize=TEXT_PT)
+        else:
+            self.graphs = []
+            self.ax.set_xscale("log")
+            self.ax.minorticks_off()
+            self.ax.set_xlabel("MB sent per round, every message (log scale)", fontsize=TEXT_PT)
         self._legend_key = None
 
     def _ylabel(self, reference: str) -> None:
@@ -96,10 +104,33 @@ class RobustnessChart(Chart):
             self.ax.set_xticks(range(len(order)), [f"{g}\n({seen[g]:.1f})" for g in order])
             self._legend_key = None
 
+    def _traffic_axis(self, curves: dict, setting) -> None:
+        """A log axis over the traffic the measured graphs send (each objective's model its own
+        size, so MIM's and CL's points of one graph sit apart); the names go beside the points."""
+        seen = {}
+        for c in curves.values():
+            for r in c.to_dict("records"):
+                seen.setdefault(round(r["mb_per_round"], 3), r["mb_per_round"])
+        xs = sorted([*seen.values(), communication(setting.config)["bytes_per_round"] / 1e6,
+                     *(self._run_x(r.config) for r in self.results)])
+        if xs:
+            lo, hi = xs[0] / 1.6, xs[-1] * 1.6
+            ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
+            self.ax.set_xlim(lo, hi)
+            self.ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+
     def _xpos(self, value, graph: str = "") -> float:
         if self.x == "alpha":
             return IID_X if value is None or (isinstance(value, float) and np.isinf(value)) else value
         return float(self.graphs.index(graph)) if graph in self.graphs else np.nan
+
+    def _run_x(self, config: dict) -> float:
+        """Where a Run sits: its alpha, its graph, or the megabytes it sent per round."""
+        if self.x == "alpha":
+            return self._xpos(config["alpha"])
+        if self.x == "traffic":
+            return communication(from_dict(config))["bytes_per_round"] / 1e6
+        return self._xpos(None, graph_label(config["topology"], config["degree"]))
 
     # ----- the atlas -----
     def show_atlas(self, setting, x: str = "alpha", objectives=("mim", "cl"), hidden: bool = False) -> None:
@@ -108,12 +139,15 @@ class RobustnessChart(Chart):
         self._axes_for(x)
         c = setting.config
         self._ylabel(c.reference)
-        for band in self.bands:
-            band.remove()
-        self.bands = []
-        curves = {o: cur[x] for o, cur in setting.atlas.items() if x in cur and o in objectives}
+        for artist in self.bands + self.tags:
+            artist.remove()
+        self.bands, self.tags = [], []
+        along = "degree" if x == "traffic" else x  # traffic: the graphs' curve, placed by what each sends
+        curves = {o: cur[along] for o, cur in setting.atlas.items() if along in cur and o in objectives}
         if x == "degree":
             self._graph_axis(curves, setting)
+        elif x == "traffic":
+            self._traffic_axis(curves, setting)
         for obj in list(self.lines):
             self.lines[obj].set_data([], [])
             self._iid_mark(obj, None)
@@ -127,25 +161,36 @@ class RobustnessChart(Chart):
             if x == "alpha":
                 cur = cur[cur["family"] == family]
                 xs = np.array([self._xpos(v) for v in cur["x"].astype(float)])
+            elif x == "traffic":
+                xs = cur["mb_per_round"].to_numpy(float)
             else:
                 xs = np.array([self._xpos(None, g) for g in cur["label"]])
             m, sd = cur["robustness_mean"].to_numpy(float), cur["robustness_sd"].to_numpy(float)
-            order = np.argsort(xs)
+            order = np.argsort(xs, kind="stable")
             xs, m, sd, n = xs[order], m[order], sd[order], cur["n"].to_numpy()[order]
+            labels = cur["label"].to_numpy()[order]
+            if x == "traffic":
+                self.tags += [self.ax.annotate(g, (px, py), xytext=(4, -11 if g == "fl" else 4), textcoords="offset points",
+                                               fontsize=TEXT_PT, color=self.lines[obj].get_color())
+                              for g, px, py in zip(labels, xs, m)]
             joined = xs < IID_X if x == "alpha" else np.ones(len(xs), bool)  # IID is never joined
             self.lines[obj].set_data(xs[joined], m[joined])
-            if joined.sum():
+            self.lines[obj].set_linestyle("none" if x == "traffic" else "-")  # graphs apart: no line, no band
+            self.lines[obj].set_label(f"{obj}: atlas" + (" (mean of its seeds)" if x == "traffic" else " (band: +-1 sd)"))
+            if joined.sum() and x != "traffic":
                 self.bands.append(self.ax.fill_between(xs[joined], (m - sd)[joined], (m + sd)[joined], lw=0,
                                                        color=self.lines[obj].get_color(), alpha=0.15, zorder=1))
             if (~joined).any():
                 self._iid_mark(obj, (xs[~joined][0], m[~joined][0], sd[~joined][0]))
             self.drawn[obj] = len(xs)
             if obj == c.objective:
-                here = self._xpos(c.alpha) if x == "alpha" else self._xpos(None, graph_label(c.topology, c.degree))
-                hit = np.isclose(xs, here)
+                if x == "alpha":
+                    hit = np.isclose(xs, self._xpos(c.alpha))
+                else:  # ring and FL may send the same bytes: the graph is found by its name
+                    hit = labels == graph_label(c.topology, c.degree)
                 if hit.any():
                     i = int(np.flatnonzero(hit)[0])
-                    here_y = (here, m[i])
+                    here_y = (xs[i], m[i])
                     self.note = f"atlas here ({c.objective}): {m[i]:.3f} +- {sd[i]:.3f} over {int(n[i])} seeds"
                 else:
                     self.note = NOT_MEASURED
@@ -184,9 +229,8 @@ class RobustnessChart(Chart):
         for (obj, fam), sc in self.points.items():
             mine = [r for r in results if r.config["objective"] == obj
                     and (r.config["topology"] == "fl") == (fam == "FL")]
-            xy = np.array([[self._xpos(r.config["alpha"]) if self.x == "alpha" else
-                            self._xpos(None, graph_label(r.config["topology"], r.config["degree"])),
-                            r.mean(key) if key in r.runs[0].metrics else r.robustness] for r in mine]).reshape(-1, 2)
+            xy = np.array([[self._run_x(r.config), r.mean(key) if key in r.runs[0].metrics else r.robustness]
+                           for r in mine]).reshape(-1, 2)
             sd = np.array([r.sd(key) if key in r.runs[0].metrics else r.robustness_sd for r in mine])
             sc.set_offsets(xy)
             self.bars[obj, fam].set_segments([[(px, py - e), (px, py + e)] for (px, py), e in zip(xy, sd)])
@@ -195,6 +239,11 @@ class RobustnessChart(Chart):
         lo, hi = min(ys + [1.0]), max(ys + [1.0])
         pad = max(0.03, 0.08 * (hi - lo))
         self.ax.set_ylim(lo - pad, hi + pad)
+        if self.x == "traffic" and results:  # a run's traffic may lie beyond the graphs measured
+            xs = [self._run_x(r.config) for r in results]
+            a, b = self.ax.get_xlim()
+            if min(xs) < a or max(xs) > b:
+                self.ax.set_xlim(min(a, min(xs) / 1.6), max(b, max(xs) * 1.6))
         self._legend()
         self.fit_ticks(self.ax)
         self.draw()

@@ -98,8 +98,9 @@ print("wrote", output_dir)
 # %% [markdown]
 # ## Exercises
 #
-# 1. Run at full size (`quick=False`, the `teach-features` preset, two seeds). *Expect:* the local
-#    panels of CL move further from their global panel than MIM's; compare with the measured table.
+# 1. Run at full size (`quick=False`, the `teach-features` preset, two seeds). *Look:* do CL's local
+#    panels move further from their global panel than MIM's, as the paper's pictures suggest?
+#    Compare with the measured table and its verdict above: pictures of two seeds can mislead.
 # 2. Set `alpha = 100` (almost IID). *Expect:* every local panel looks like its global one, CKA near 1.
 # 3. Set `topology = "ring"`. *Expect:* in DecL each client keeps its own model, so drift is what
 #    gossip has not yet averaged away.
