@@ -34,7 +34,7 @@ demo: $(VENV)/.base
 test: $(VENV)/.full
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
 	  >/dev/null 2>&1 || echo "note: chromium could not be installed; the browser test will skip"
-	CI=true $(PY) -m pytest -q -ra tests --nbmake notebooks
+	CI=true $(PY) -m pytest -q -ra --durations=20 tests --nbmake notebooks
 
 bench: $(VENV)/.base
 	$(VENV)/bin/dssl-lite bench

@@ -124,9 +124,24 @@ def _federation(dataset, image_size, clients, alpha, seed, min_client_size, kind
     for p in parts:
         p.setflags(write=False)  # shared by every user of this federation
     sizes = np.array([len(p) for p in parts])
-    adj, w = topologies.mixing_matrix(topology, clients, degree, sizes, seed, gossip_steps, mixing)
-    return Federation(cfg, parts, sizes, label_histogram(labels, parts, ds.num_classes), adj, w,
-                      sample_schedule(clients, participation, rounds, seed))
+    adj, schedule = _network(topology, clients, degree, seed, participation, rounds)
+    w = topologies.fedavg_weights(sizes) if topologies.get(topology).federated else \
+        topologies.gossip_power(adj, sizes, gossip_steps, mixing)
+    return Federation(cfg, parts, sizes, label_histogram(labels, parts, ds.num_classes), adj, w, schedule)
+
+
+def network(cfg: Config) -> tuple[np.ndarray, Optional[tuple]]:
+    """(adjacency, participant schedule) of `cfg`: who talks to whom, without the split (which
+    costs the dataset and a Dirichlet draw), so `traffic` counts any stored run in microseconds.
+    The same arrays `Federation.from_config(cfg)` holds."""
+    return _network(cfg.topology, cfg.clients, cfg.degree, cfg.seed, cfg.participation, cfg.rounds)
+
+
+@functools.lru_cache(maxsize=1024)
+def _network(topology, clients, degree, seed, participation, rounds) -> tuple:
+    adj = topologies.adjacency(topology, clients, degree, np.random.default_rng(seed + 1))
+    adj.setflags(write=False)  # shared by every federation of this graph
+    return adj, sample_schedule(clients, participation, rounds, seed)
 
 
 @functools.lru_cache(maxsize=256)

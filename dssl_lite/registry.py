@@ -166,5 +166,6 @@ def plugins() -> list[str]:
 def load_all() -> dict[str, Param]:
     """Every registry filled (so every part has declared its fields) -> `PARAMS`."""
     for r in (OBJECTIVES, TOPOLOGIES, DATASETS, ENCODERS):
-        r.names()
+        if not r._loaded:  # called on every config built: a flag test once all are filled
+            r._load()
     return PARAMS

@@ -21,19 +21,21 @@ import functools
 
 import numpy as np
 
+from . import topologies
 from .config import Config
-from .federation import Federation
+from .federation import network
 
 FLOAT32 = 4
 
 
 def model_bytes(cfg: Config) -> int:
     """Bytes of one message: the parameters and the mixed objective state of one client."""
-    return _model_bytes(cfg.replace(seed=0, alpha=None, topology="fl", participation=1.0, dropout=0.0).key(), cfg)
+    model_only = cfg.replace(seed=0, alpha=None, topology="fl", participation=1.0, dropout=0.0)
+    return _model_bytes(model_only)  # one model per architecture, not one per run
 
 
 @functools.lru_cache(maxsize=64)
-def _model_bytes(key: str, cfg: Config) -> int:
+def _model_bytes(cfg: Config) -> int:
     import torch
 
     from .data import load
@@ -48,19 +50,19 @@ def _model_bytes(key: str, cfg: Config) -> int:
 
 def per_round(cfg: Config) -> list[tuple[float, np.ndarray]]:
     """For each round: (bytes sent in it, each node's traffic [K] or [K + 1] with FL's server last)."""
-    fed, m, out = Federation.from_config(cfg), model_bytes(cfg), []
-    K = cfg.clients
+    (adj, schedule), m, out = network(cfg), model_bytes(cfg), []
+    K, p, seed = cfg.clients, cfg.dropout, cfg.seed
     for r in range(cfg.rounds):
-        if fed.topology.federated:
+        if topologies.get(cfg.topology).federated:
             who = np.zeros(K, dtype=bool)
-            who[fed.participants(r) if fed.participants(r) is not None else slice(None)] = True
-            up = who & ~fed.lost(r)
+            who[schedule[r] if schedule is not None else slice(None)] = True
+            up = who & ~topologies.lost_updates(K, p, seed, r)
             node = np.append((who.astype(float) + up) * m, (who.sum() + up.sum()) * m)  # clients, then the server
             out.append(((who.sum() + up.sum()) * m, node))
         elif cfg.topology == "none":
             out.append((0.0, np.zeros(K)))
         else:
-            deg = fed.graph_at(r).sum(1)
+            deg = topologies.failed_edges(adj, p, seed, r).sum(1)
             steps = cfg.gossip_steps
             out.append((float(deg.sum()) * m * steps, 2.0 * deg * m * steps))
     return out

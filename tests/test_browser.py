@@ -293,23 +293,17 @@ def test_jupyterlab_shows_each_control_with_its_chart(page, lesson_page, size):
     shot(les, f"explorer-lesson-jupyterlab-at-{size[0]}x{size[1]}.png")
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_voila_shows_each_control_with_its_chart(browser, voila, size):
-    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[0], size=size)
-    assert together(pg, ".dssl-header", FULL_PAIRS) == []
-    shot(pg, f"explorer-voila-at-{size[0]}x{size[1]}.png")
-    assert together(pg, ".dssl-row-clients", DATA_PAIRS) == []
+def test_voila_shows_each_control_with_its_chart(browser, voila):
+    """One Voila page, laid out at each size in turn (a page load costs a kernel and the explorer;
+    a resize costs a re-layout): each control beside the chart it moves."""
+    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[0], size=SIZES[0])
+    for size in SIZES:
+        pg.set_viewport_size({"width": size[0], "height": size[1]})
+        time.sleep(0.5)  # the browser re-lays the page out
+        assert together(pg, ".dssl-header", FULL_PAIRS) == [], size
+        shot(pg, f"explorer-voila-at-{size[0]}x{size[1]}.png")
+        assert together(pg, ".dssl-row-clients", DATA_PAIRS) == [], size
     pg.close()
-    les, _ = open_in_voila(browser, voila, NOTEBOOKS[1], size=size)
-    assert together(les, ".dssl-lesson-title", LESSON_PAIRS) == []
-    les.locator(".dssl-answers input").first.check()
-    les.locator("button.dssl-reveal").click()
-    les.locator(".dssl-lesson-verdict").wait_for(timeout=60_000)
-    assert together(les, ".dssl-lesson-title", LESSON_PAIRS) == []
-    shot(les, f"explorer-lesson-voila-at-{size[0]}x{size[1]}.png")
-    if size == SIZES[0]:
-        shot(les, "explorer-lesson.png")
-    les.close()
 
 
 # ----- the explorer in JupyterLab -----
@@ -528,7 +522,13 @@ def test_explorer_runs_in_voila(browser, voila):
 
 
 def test_the_lesson_walks_findings_1_to_4_in_voila(browser, voila):
-    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[1], size=(1920, 1080))
+    """The lesson in Voila: laid out at each size (the question, answers and Reveal beside the
+    chart), then finding 1 to 4, each predicted before it is revealed."""
+    pg, _ = open_in_voila(browser, voila, NOTEBOOKS[1], size=SIZES[0])
+    for size in SIZES:
+        pg.set_viewport_size({"width": size[0], "height": size[1]})
+        time.sleep(0.5)
+        assert together(pg, ".dssl-lesson-title", LESSON_PAIRS) == [], size
     for n in (1, 2, 3, 4):
         pg.wait_for_function("n => document.querySelector('.dssl-explorer .dssl-lesson-title').innerText"
                              ".includes('Finding ' + n + ' of 4')", arg=n, timeout=60_000)
@@ -539,6 +539,13 @@ def test_the_lesson_walks_findings_1_to_4_in_voila(browser, voila):
         verdict = pg.locator(f".dssl-explorer .dssl-lesson-verdict .dssl-paper-line[data-finding='{n}']")
         verdict.wait_for(timeout=60_000)
         assert verdict.get_attribute("data-verdict")
+        if n == 1:  # revealed: still beside its chart, at the smaller size too (the docs' picture)
+            assert together(pg, ".dssl-lesson-title", LESSON_PAIRS) == []
+            pg.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+            time.sleep(0.5)
+            assert together(pg, ".dssl-lesson-title", LESSON_PAIRS) == []
+            shot(pg, "explorer-lesson.png")
+            pg.set_viewport_size({"width": SIZES[1][0], "height": SIZES[1][1]})
         assert "How many seeds would this need?" in text(pg, ".dssl-seeds")
         pg.locator(".dssl-explorer button.dssl-where").click()
         pg.locator(f".dssl-explorer .dssl-regime[data-finding='{n}']").wait_for(timeout=60_000)
