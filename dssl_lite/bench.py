@@ -67,14 +67,33 @@ def matmul_gflops(n: int = 1024, repeats: int = 15, n_threads: int = 1, dtype=to
         torch.set_num_threads(before)
 
 
+def busy_cores(window: float = 0.5) -> float:
+    """How many cores other work keeps busy now: the machine's CPU time over `window` seconds
+    (/proc/stat), in cores. Unlike the load average (a minute's decaying mean) it does not count
+    a run that has just ended. Linux; elsewhere the load average."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [float(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    try:
+        t0, i0 = sample()
+        time.sleep(window)
+        t1, i1 = sample()
+    except OSError:
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / max(t1 - t0, 1e-9))
+
+
 def core_peak(trials: int = 7) -> dict:
     """One core's float32 matmul peak: the best of `trials` (each itself a best of 15), their
-    spread, and whether the machine was busy when measured (1-minute load average above 0.5)."""
+    spread, and whether the machine was busy when measured (other work over half a core, or a
+    1-minute load average above 0.5)."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    busy = busy_cores()
     got = sorted(matmul_gflops() for _ in range(trials))
     bf16 = max(matmul_gflops(dtype=torch.bfloat16) for _ in range(3))
     return {"gflops": got[-1], "median": statistics.median(got), "low": got[0], "bfloat16_gflops": bf16,
-            "load_average": load, "busy": load > 0.5}
+            "load_average": load, "busy_cores": busy, "busy": busy > 0.5}
 
 
 def flops_per_client_step(objective: str = "mim", clients: int = 10) -> float:
@@ -214,8 +233,19 @@ def profile_step(clients: int = 100, objective: str = "mim", steps: int = 3, top
 
 
 def memory_at(clients: int, objective: str = "mim") -> float:
-    """Peak MB of this process after building and stepping `clients` clients in this thread
-    (the process's peak resident set so far, Linux; the CUDA allocator's peak on a GPU)."""
+    """Peak MB of a fresh process that builds and steps `clients` clients (its peak resident set,
+    Linux; the CUDA allocator's peak on a GPU): the bench's own process has held other runs."""
+    import subprocess
+    import sys
+
+    code = f"from dssl_lite.bench import _memory_here; print(_memory_here({clients}, {objective!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory at {clients} clients: {done.stderr.strip().splitlines()[-1:]}")
+    return float(done.stdout.split()[-1])
+
+
+def _memory_here(clients: int, objective: str) -> float:
     sim = Simulator(bench_config(clients, objective), executor=InThread())
     sim.begin_round().step()
     if sim.device.type == "cuda":
@@ -239,8 +269,8 @@ def measure_timings(objectives=("mim", "cl"), seeds=(1, 3)) -> dict:
 
     warmup.start_in_background([preset("live", objective=o) for o in objectives]).join()
     out = {"cores": os.cpu_count() or 1, "core_peak_gflops": core_peak(3)["gflops"], **machine(),
-           "load_average": os.getloadavg()[0], "seconds": {}, "first_loss_s": {}, "estimate_s": {},
-           "client_steps_per_s": {}, "overhead_s": {}}
+           "load_average": os.getloadavg()[0], "busy_cores": busy_cores(), "seconds": {}, "first_loss_s": {},
+           "estimate_s": {}, "client_steps_per_s": {}, "overhead_s": {}}
     for obj in objectives:
         cfg = preset("live", objective=obj)
         for n in seeds:
@@ -266,9 +296,10 @@ def estimate(cfg, seeds: int) -> Optional[float]:
     """Seconds a Run of `seeds` seeds of `cfg` should take on this machine now: the client-steps
     still to train (references the atlas lends or this process trained cost nothing) at the rate
     measured for the objective (`measure_timings`, shipped beside the atlases), scaled by this
-    machine's core peak against the measuring machine's and by what else runs now: with a load
-    average L on C cores and W workers of ours, each gets C / max(C, L + W) of a core. None when
-    nothing was measured."""
+    machine's core peak against the measuring machine's when the CPU differs (on the same CPU a
+    matmul peak varies more from trial to trial than the runs do) and by what else runs now: with B cores
+    kept busy by other work (`busy_cores`, beyond what was busy when it was measured) on C cores and
+    W workers of ours, each gets C / max(C, B + W) of a core. None when nothing was measured."""
     from . import atlas, experiment
 
     path = atlas.SHIPPED / TIMINGS
@@ -278,14 +309,16 @@ def estimate(cfg, seeds: int) -> Optional[float]:
     obj = cfg.objective if cfg.objective in t["client_steps_per_s"] else KIN.get(cfg.objective)
     if obj not in t["client_steps_per_s"] or not cfg.compile:
         return None  # measured for the compiled lesson scale only
-    if not _local_peak:
-        _local_peak.append(matmul_gflops(1024, 5))
     cores = os.cpu_count() or 1
-    busy = max(0.0, (os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0) - t.get("load_average", 0.0))
+    busy = max(0.0, busy_cores() - t.get("busy_cores", t.get("load_average", 0.0)))
     share = cores / max(cores, busy + min(cores, 2))
     per_run = cfg.clients * cfg.rounds * cfg.local_steps
     runs = sum(1 + experiment.uncached_baselines(cfg.replace(seed=s)) for s in range(cfg.seed, cfg.seed + seeds))
-    speed = (_local_peak[0] * min(cores, 2) * share) / (t["core_peak_gflops"] * min(t["cores"], 2))
+    speed = share
+    if t.get("cpu") != atlas.machine()["cpu"] or cores != t["cores"]:  # another CPU: scale by its matmul peak
+        if not _local_peak:  # measured as the timings' peak was (`core_peak(3)`): like against like
+            _local_peak.append(max(matmul_gflops() for _ in range(3)))
+        speed *= (_local_peak[0] * min(cores, 2)) / (t["core_peak_gflops"] * min(t["cores"], 2))
     return t["overhead_s"][obj] * seeds / 3 + runs * per_run / (t["client_steps_per_s"][obj] * speed)
 
 

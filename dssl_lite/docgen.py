@@ -240,11 +240,11 @@ def speed_summary() -> str:
         for k, row in f["summary"].items():
             ratio = row["ratio"]
             out.append(f"- **Against Flower** at {k} clients (`make bench-flower`, the same `live` MIM FedAvg "
-                       f"job, {f['reps']} interleaved repetitions): Flower takes "
+                       f"job, {f['reps']} repetition{'s' if f['reps'] > 1 else ''}, engines interleaved): Flower takes "
                        f"{ratio['end_to_end_s']['median']:.1f}x dssl-lite's time end to end and "
                        f"{ratio['steady_round_s']['median']:.1f}x per steady round; the final global weights "
                        f"agree to {row['agreement']['max_abs_diff']:.0e}.")
-    out.append(demo_time())
+    out.append("- **A Run in the explorer**: " + demo_time())
     return "\n".join(out)
 
 
@@ -309,9 +309,10 @@ for _name, _fn in {
 @block("regime-map")
 def regime_map() -> str:
     """Each finding's verdict over the scale knobs (`regime.table`), and its figure."""
-    from .regime import table
+    from .regime import summary, table
 
-    return ("![The regime map: each finding's verdict over the scale knobs](regime-map.png)\n\n"
+    return ("Where each holds, finding by finding (every measured cell, also where a finding does not show):\n\n"
+            + summary() + "\n\n![The regime map: each finding's verdict over the scale knobs](regime-map.png)\n\n"
             "*Drawn by `python scripts/generate_docs.py` (`dssl_lite.regime.figure`). Each cell: the finding's "
             "statistic at that setting, its 95 % interval over five seeds, and the verdict.*\n\n" + table())
 

@@ -95,6 +95,28 @@ def _cell_text(j: Optional[Judgement]) -> str:
     return f"{j.numbers}: **{j.verdict}**"
 
 
+def summary() -> str:
+    """Finding by finding, in words: the cells where it shows, where it goes the other way or
+    shows no difference, where the seeds cannot tell, and how many cells were not measured."""
+    groups = {V.SHOWS: "shows", V.OTHER_WAY: "goes the other way", V.NO_DIFFERENCE: "no difference"}
+    lines = []
+    for n, g in GRIDS.items():
+        got = {}
+        for c in cells(n):
+            j = c["judgement"]
+            if j is None:
+                continue
+            key = groups.get(j.verdict, "not measured" if j.verdict == V.NOT_MEASURED else "undecided")
+            where = f"{c['row']}, {c['col']}" if len(g.cols) > 1 else c["row"]
+            got.setdefault(key, []).append(f"{where} ({j.verdict})" if key == "undecided" else where)
+        said = [f"*{word}* at {'; '.join(got[word])}" for word in ("shows", "goes the other way", "no difference")
+                if word in got]
+        said += [f"*undecided* at {'; '.join(got['undecided'])}"] if "undecided" in got else []
+        said += [f"{len(got['not measured'])} cell(s) not measured"] if "not measured" in got else []
+        lines.append(f"- **Finding {n}** ({g.title.split(': ', 1)[1]}): " + "; ".join(said) + ".")
+    return "\n".join(lines)
+
+
 def table() -> str:
     """The regime map as markdown: per finding, its grid with each cell's numbers and verdict."""
     parts = []

@@ -42,6 +42,24 @@ display(Markdown(summary_table(judgements(), link_prefix=REPO_URL)))
 # of an untrained encoder's), so its ratio means nothing; *the measures disagree* (finding 4) means
 # CKA and MMD^2 point opposite ways; *not measured* means no shipped atlas has the rows.
 #
+# ## Where does each finding hold? The regime map
+#
+# The same judgement over the scale knobs that can change it on a laptop: training length, clients,
+# the split, the graph's size, MAR's weight, participation. Every measured cell is shown, also where
+# a finding does not show; "not measured" cells have their grid in `examples/regime_finding*.yaml`
+# (`dssl-lite atlas build` builds them, for hours on 2 cores).
+
+# %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+
+from dssl_lite import regime
+
+display(Markdown(regime.summary()))
+regime.figure()
+plt.show()
+
+# %% [markdown]
 # ## Glossary
 #
 # * **alpha**: the Dirichlet concentration of the label split. Small alpha (0.01) gives each client
