@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from dssl_lite.presets import PRESETS
+from dssl_widgets.lesson_model import SCREENS  # each finding's question and answers
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -534,6 +535,10 @@ def test_the_lesson_walks_findings_1_to_4_in_voila(browser, voila):
                              ".includes('Finding ' + n + ' of 4')", arg=n, timeout=60_000)
         assert pg.locator(".dssl-explorer button.dssl-reveal").is_disabled()  # predict first
         assert "hidden" in text(pg, ".dssl-chart-note")
+        # this finding's answers are on the page (they follow its title in their own message): a
+        # choice made on the previous finding's radio buttons would be lost with them
+        pg.wait_for_function("a => [...document.querySelectorAll('.dssl-explorer .dssl-answers label')]"
+                             ".some(l => l.innerText.includes(a))", arg=SCREENS[n].answers[1], timeout=60_000)
         pg.locator(".dssl-explorer .dssl-answers input").nth(1).check()
         pg.locator(".dssl-explorer button.dssl-reveal").click()
         verdict = pg.locator(f".dssl-explorer .dssl-lesson-verdict .dssl-paper-line[data-finding='{n}']")
