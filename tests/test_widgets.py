@@ -44,7 +44,7 @@ class HoldAtFirstRound:
 
 def problems(ex) -> dict:
     """Every chart's clipped or small words ({} when none)."""
-    return {k: p for k, c in ex.charts.items() if (p := text_problems(c.fig))}
+    return {k: p for k, c in ex.charts.items() if (p := c.text_problems())}
 
 
 def test_controls_update_cheap_views_without_training():
@@ -402,7 +402,7 @@ def test_the_lesson_walks_findings_1_to_4():
         assert "How many seeds would this need?" in les.seeds.value and "You predicted" in les.outcome.value
         les.where_button.value = True
         assert f"data-finding='{n}'" in les.regime.value
-        assert text_problems(chart.fig) == []
+        assert chart.text_problems() == []
         if n == 1:
             assert les.charts["robustness"].drawn == {"mim": 6, "cl": 6}
             les.controls["alpha"].value = 0.1  # the verdict follows the slider

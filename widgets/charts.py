@@ -91,6 +91,12 @@ class Chart:
                 return
         self._render()
 
+    def text_problems(self, min_px: float = MIN_TEXT_PX) -> list[str]:
+        """`text_problems` of this chart, drawn under its lock: never beside a render in progress
+        (a throttled render runs on a timer thread)."""
+        with self._lock:
+            return text_problems(self.fig, min_px)
+
     def _render(self) -> None:
         with self._lock:
             self._timer = None
