@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dssl_lite import preset
-from dssl_lite.runs import COLUMNS, CsvStore, FolderStore, frame, get_or_run, read_csv, row, with_reference
+from dssl_lite.runs import COLUMNS, CsvStore, FolderStore, frame, get_or_run, read_csv, with_reference
 from dssl_lite.storage import DamagedFile
 
 
