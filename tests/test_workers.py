@@ -22,7 +22,7 @@ def pooled(monkeypatch):
     return use
 
 
-@pytest.mark.parametrize("objective", ["mim", "cl", "mar", "byol"])
+@pytest.mark.parametrize("objective", ["cl", "mar", "byol"])  # mar runs MIM's step plus its mixed state
 def test_numbers_do_not_depend_on_the_number_of_workers(objective, pooled, monkeypatch):
     cfgs = [preset("tiny", objective=objective, seed=2), preset("tiny", objective=objective, seed=2, alpha=None)]
     monkeypatch.setenv("DSSL_WORKERS", "1")
