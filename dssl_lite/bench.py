@@ -86,8 +86,8 @@ def busy_cores(window: float = 0.5) -> float:
 
 def core_peak(trials: int = 7) -> dict:
     """One core's float32 matmul peak: the best of `trials` (each itself a best of 15), their
-    spread, and whether the machine was busy when measured (other work over half a core, or a
-    1-minute load average above 0.5)."""
+    spread, and whether the machine was busy when measured (other work on over half a core,
+    `busy_cores`; the 1-minute load average is recorded beside it)."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     busy = busy_cores()
     got = sorted(matmul_gflops() for _ in range(trials))

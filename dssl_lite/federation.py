@@ -125,8 +125,7 @@ def _federation(dataset, image_size, clients, alpha, seed, min_client_size, kind
         p.setflags(write=False)  # shared by every user of this federation
     sizes = np.array([len(p) for p in parts])
     adj, schedule = _network(topology, clients, degree, seed, participation, rounds)
-    w = topologies.fedavg_weights(sizes) if topologies.get(topology).federated else \
-        topologies.gossip_power(adj, sizes, gossip_steps, mixing)
+    w = topologies.mixing_of(topology, adj, sizes, gossip_steps, mixing)
     return Federation(cfg, parts, sizes, label_histogram(labels, parts, ds.num_classes), adj, w, schedule)
 
 

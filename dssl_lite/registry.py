@@ -166,6 +166,5 @@ def plugins() -> list[str]:
 def load_all() -> dict[str, Param]:
     """Every registry filled (so every part has declared its fields) -> `PARAMS`."""
     for r in (OBJECTIVES, TOPOLOGIES, DATASETS, ENCODERS):
-        if not r._loaded:  # called on every config built: a flag test once all are filled
-            r._load()
+        r._load()  # called on every config built: a flag test once all are filled
     return PARAMS

@@ -52,8 +52,9 @@ def per_round(cfg: Config) -> list[tuple[float, np.ndarray]]:
     """For each round: (bytes sent in it, each node's traffic [K] or [K + 1] with FL's server last)."""
     (adj, schedule), m, out = network(cfg), model_bytes(cfg), []
     K, p, seed = cfg.clients, cfg.dropout, cfg.seed
+    federated = topologies.get(cfg.topology).federated
     for r in range(cfg.rounds):
-        if topologies.get(cfg.topology).federated:
+        if federated:
             who = np.zeros(K, dtype=bool)
             who[schedule[r] if schedule is not None else slice(None)] = True
             up = who & ~topologies.lost_updates(K, p, seed, r)

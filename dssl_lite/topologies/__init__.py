@@ -126,9 +126,13 @@ def mixing_matrix(topology: str, n: int, degree: int, sizes: np.ndarray, seed: i
     """(adjacency, W^steps) for a run; W is what one communication round applies to the stacked
     client parameters, theta <- W @ theta, with `rule` metropolis or size for DecL graphs."""
     adj = adjacency(topology, n, degree, np.random.default_rng(seed + 1))
-    if get(topology).federated:
-        return adj, fedavg_weights(sizes)
-    return adj, gossip_power(adj, sizes, steps, rule)
+    return adj, mixing_of(topology, adj, sizes, steps, rule)
+
+
+def mixing_of(topology: str, adj: np.ndarray, sizes: np.ndarray, steps: int = 1, rule: str = "metropolis") -> np.ndarray:
+    """One round's W on the graph `adj`: FedAvg's data-size weights for a federated topology,
+    else `gossip_power`."""
+    return fedavg_weights(sizes) if get(topology).federated else gossip_power(adj, sizes, steps, rule)
 
 
 def gossip_power(adj: np.ndarray, sizes: np.ndarray, steps: int, rule: str) -> np.ndarray:
