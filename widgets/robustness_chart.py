@@ -41,7 +41,7 @@ class RobustnessChart(Chart):
         self.results: list = []
         self.note = NOT_MEASURED
         self.drawn: dict = {}
-        self.x, self.graphs, self.reference = "", [], ""
+        self.x, self.graphs, self.reference, self.traffic_xs = "", [], "", []
         self._legend_key = None
         self._axes_for("alpha")
         self._ylabel("fl-iid")
@@ -104,20 +104,13 @@ class RobustnessChart(Chart):
             self.ax.set_xticks(range(len(order)), [f"{g}\n({seen[g]:.1f})" for g in order])
             self._legend_key = None
 
-    def _traffic_axis(self, curves: dict, setting) -> None:
-        """A log axis over the traffic the measured graphs send (each objective's model its own
-        size, so MIM's and CL's points of one graph sit apart); the names go beside the points."""
-        seen = {}
-        for c in curves.values():
-            for r in c.to_dict("records"):
-                seen.setdefault(round(r["mb_per_round"], 3), r["mb_per_round"])
-        xs = sorted([*seen.values(), communication(setting.config)["bytes_per_round"] / 1e6,
-                     *(self._run_x(r.config) for r in self.results)])
-        if xs:
-            lo, hi = xs[0] / 1.6, xs[-1] * 1.6
-            ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
-            self.ax.set_xlim(lo, hi)
-            self.ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    def _traffic_axis(self, xs) -> None:
+        """A log axis over the megabytes per round in `xs` (the measured graphs, each objective's
+        model its own size, the setting and the runs); the names go beside the points."""
+        lo, hi = min(xs) / 1.6, max(xs) * 1.6
+        ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
+        self.ax.set_xlim(lo, hi)
+        self.ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
 
     def _xpos(self, value, graph: str = "") -> float:
         if self.x == "alpha":
@@ -146,8 +139,9 @@ class RobustnessChart(Chart):
         curves = {o: cur[along] for o, cur in setting.atlas.items() if along in cur and o in objectives}
         if x == "degree":
             self._graph_axis(curves, setting)
-        elif x == "traffic":
-            self._traffic_axis(curves, setting)
+        elif x == "traffic":  # what the setting sends and every measured graph, runs added in `update`
+            self.traffic_xs = [communication(c)["bytes_per_round"] / 1e6,
+                               *(v for cur in curves.values() for v in cur.get("mb_per_round", []))]
         for obj in list(self.lines):
             self.lines[obj].set_data([], [])
             self._iid_mark(obj, None)
@@ -239,11 +233,8 @@ class RobustnessChart(Chart):
         lo, hi = min(ys + [1.0]), max(ys + [1.0])
         pad = max(0.03, 0.08 * (hi - lo))
         self.ax.set_ylim(lo - pad, hi + pad)
-        if self.x == "traffic" and results:  # a run's traffic may lie beyond the graphs measured
-            xs = [self._run_x(r.config) for r in results]
-            a, b = self.ax.get_xlim()
-            if min(xs) < a or max(xs) > b:
-                self.ax.set_xlim(min(a, min(xs) / 1.6), max(b, max(xs) * 1.6))
+        if self.x == "traffic":  # a run's traffic may lie beyond the graphs measured
+            self._traffic_axis([*self.traffic_xs, *(self._run_x(r.config) for r in results)])
         self._legend()
         self.fit_ticks(self.ax)
         self.draw()
